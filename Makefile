@@ -1,0 +1,58 @@
+# 一件事一次办 assistant. `make run` and `make test` are the whole set-up.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export RASA_TELEMETRY_ENABLED ?= false
+
+.PHONY: run test chat eval bench lint install init model validate clean help
+
+help:
+	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055)"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make chat   - chat with the assistant in the terminal"
+	@echo "make eval   - NLU evaluation on tests/nlu against a vanilla baseline"
+	@echo "make bench  - training time and parse latency against the baseline"
+
+$(STAMP): pyproject.toml constraints.txt
+	@set -e; if [ ! -x $(PY) ]; then \
+	  py=$$(scripts/find-python.sh); echo "using $$py"; "$$py" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+init: install
+	$(PY) -m bot init
+
+model: install
+	$(PY) -m bot model
+
+validate: install
+	$(PY) -m bot nlu-export >/dev/null
+	$(BIN)/rasa data validate --domain domain.yml --data $$($(PY) -m bot data-paths) --fail-on-warnings
+
+run: init model
+	$(PY) -m bot.run
+
+chat: init model
+	$(PY) -m bot.run --chat
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+eval: install
+	$(PY) -m benchmarks.nlu_eval
+
+bench: install
+	$(PY) -m benchmarks.bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf build models results .pytest_cache

@@ -1,0 +1,128 @@
+"""Answers to questions about a bundle or one of its items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions.context import Subject, choice_buttons, likely_bundles, subject
+from actions.kb import knowledge
+
+
+class BundleAnswer(Action):
+    """Answer about the bundle in context, or ask which bundle is meant."""
+
+    intent = ""
+    topic = ""  # what the clarifying question asks about
+
+    def text(self, s: Subject) -> str:
+        raise NotImplementedError
+
+    def follow_ups(self, s: Subject) -> list[dict]:
+        return [
+            {"title": title, "payload": f'/{intent}{{"bundle":"{s.bundle.id}"}}'}
+            for title, intent in render.FOLLOW_UPS
+            if intent != self.intent
+        ][:3]
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        kb = knowledge()
+        s = subject(tracker, kb)
+        if s.bundle is None:
+            dispatcher.utter_message(text=render.clarify(self.topic),
+                                     buttons=choice_buttons(self.intent, likely_bundles(tracker, kb)))
+            return []
+        dispatcher.utter_message(text=self.text(s), buttons=self.follow_ups(s))
+        return [SlotSet("bundle", s.bundle.id), SlotSet("item", s.item.key if s.item else None)]
+
+
+class ActionBundleOverview(BundleAnswer):
+    intent, topic = "ask_bundle", "办理事项"
+
+    def name(self) -> str:
+        return "action_bundle_overview"
+
+    def text(self, s: Subject) -> str:
+        return render.overview(s.bundle)
+
+
+class ActionBundleMaterials(BundleAnswer):
+    intent, topic = "ask_materials", "材料"
+
+    def name(self) -> str:
+        return "action_bundle_materials"
+
+    def text(self, s: Subject) -> str:
+        keys = [s.item.key] if s.item else None
+        return render.materials(s.bundle, knowledge().materials(s.bundle.id, keys), s.item)
+
+
+class ActionBundleDepartment(BundleAnswer):
+    intent, topic = "ask_department", "办理地点"
+
+    def name(self) -> str:
+        return "action_bundle_department"
+
+    def text(self, s: Subject) -> str:
+        return render.department(s.bundle, s.item)
+
+
+class ActionBundleTimeLimit(BundleAnswer):
+    intent, topic = "ask_time_limit", "办理时限"
+
+    def name(self) -> str:
+        return "action_bundle_time_limit"
+
+    def text(self, s: Subject) -> str:
+        return render.time_limit(s.bundle, s.item)
+
+
+class ActionBundleFee(BundleAnswer):
+    intent, topic = "ask_fee", "费用"
+
+    def name(self) -> str:
+        return "action_bundle_fee"
+
+    def text(self, s: Subject) -> str:
+        return render.fee(s.bundle, s.item)
+
+
+class ActionBundleOnline(BundleAnswer):
+    intent, topic = "ask_online", "网上办理"
+
+    def name(self) -> str:
+        return "action_bundle_online"
+
+    def text(self, s: Subject) -> str:
+        return render.online(s.bundle, s.item)
+
+
+class ActionStartApplication(BundleAnswer):
+    """Until in-chat applications open: where to apply, with the merged materials."""
+
+    intent, topic = "start_application", "申请"
+
+    def name(self) -> str:
+        return "action_start_application"
+
+    def text(self, s: Subject) -> str:
+        channels = "；".join(s.bundle.channels[:2]) or "广东政务服务网"
+        return (f"「{s.bundle.name}」可在这里一次申请：{channels}。\n"
+                "在对话里直接提交申请的功能正在开通中。先为您列出要准备的材料：\n"
+                + render.materials(s.bundle, knowledge().materials(s.bundle.id)))
+
+
+class ActionListBundles(Action):
+    def name(self) -> str:
+        return "action_list_bundles"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        bundles = knowledge().bundles()
+        dispatcher.utter_message(text=render.bundle_list(bundles))
+        return []

@@ -1,0 +1,25 @@
+"""Low-confidence messages: offer the likely bundles instead of a dead end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import choice_buttons, likely_bundles
+from actions.kb import knowledge
+
+
+class ActionBundleFallback(Action):
+    def name(self) -> str:
+        return "action_bundle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        bundles = likely_bundles(tracker, knowledge())
+        dispatcher.utter_message(
+            text="抱歉，我没完全理解。您是想了解下面哪件事？也可以换个说法再问我。",
+            buttons=choice_buttons("ask_bundle", bundles),
+        )
+        return []

@@ -1,0 +1,1 @@
+"""Backend of the 一件事一次办 assistant: knowledge base, services and CLI."""

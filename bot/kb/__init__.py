@@ -1,0 +1,1 @@
+"""Knowledge base: bundle content as data, loaded, validated, seeded and queried."""

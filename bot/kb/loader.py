@@ -1,0 +1,375 @@
+"""Read and validate the content files in data/ into a KnowledgeBase.
+
+Every problem is reported with its file and line, all at once, and nothing is
+returned unless the whole content is valid: seeding never writes half a bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import DATA_DIR
+from bot.kb.spec import (
+    AUDIENCES,
+    CHOICES,
+    ONLINE,
+    BundleSpec,
+    DepartmentSpec,
+    ItemSpec,
+    KnowledgeBase,
+    MaterialSpec,
+    MaterialUse,
+    Prerequisite,
+)
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class KnowledgeBaseError(ValueError):
+    """Invalid content; `problems` holds one 'file:line: message' per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid knowledge base:\n  " + "\n  ".join(problems))
+
+
+class _Map(dict):
+    """A mapping that remembers the line of itself and of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+class _Reporter:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, path: Path, line: int, message: str) -> None:
+        self.problems.append(f"{path}:{line}: {message}")
+
+
+def _read(path: Path, rep: _Reporter) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        rep.add(path, (mark.line + 1) if mark else 0, f"not valid YAML: {exc}")
+    except OSError as exc:
+        rep.add(path, 0, f"cannot read: {exc}")
+    return None
+
+
+def _line(obj: Any, key: str | None = None) -> int:
+    if isinstance(obj, _Map):
+        return obj.key_lines.get(key, obj.line) if key else obj.line
+    return 0
+
+
+def _text(m: _Map, key: str, path: Path, rep: _Reporter, required: bool = True) -> str | None:
+    value = m.get(key)
+    if value is None:
+        if required:
+            rep.add(path, _line(m), f"missing '{key}'")
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        rep.add(path, _line(m, key), f"'{key}' must be text")
+        return None
+    return str(value).strip()
+
+
+def _texts(m: _Map, key: str, path: Path, rep: _Reporter) -> tuple[str, ...]:
+    value = m.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        rep.add(path, _line(m, key), f"'{key}' must be a list of texts")
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _load_departments(path: Path, rep: _Reporter) -> dict[str, DepartmentSpec]:
+    raw = _read(path, rep)
+    out: dict[str, DepartmentSpec] = {}
+    if not isinstance(raw, dict):
+        rep.add(path, 1, "expected a mapping of department id to department")
+        return out
+    for dep_id, d in raw.items():
+        if not isinstance(d, dict):
+            rep.add(path, _line(raw, dep_id), f"department '{dep_id}' must be a mapping")
+            continue
+        name, nat, where = (_text(d, k, path, rep) for k in ("name", "national_name", "where"))
+        if name and nat and where:
+            out[dep_id] = DepartmentSpec(dep_id, name, nat, where)
+    return out
+
+
+def _load_materials(path: Path, rep: _Reporter) -> dict[str, MaterialSpec]:
+    raw = _read(path, rep)
+    out: dict[str, MaterialSpec] = {}
+    if not isinstance(raw, dict):
+        rep.add(path, 1, "expected a mapping of material id to material")
+        return out
+    for mat_id, m in raw.items():
+        if not isinstance(m, dict):
+            rep.add(path, _line(raw, mat_id), f"material '{mat_id}' must be a mapping")
+            continue
+        name = _text(m, "name", path, rep)
+        if name:
+            out[mat_id] = MaterialSpec(
+                id=mat_id,
+                name=name,
+                aliases=_texts(m, "aliases", path, rep),
+                note=_text(m, "note", path, rep, required=False),
+                e_certificate=_text(m, "e_certificate", path, rep, required=False),
+                is_form=bool(m.get("form", False)),
+            )
+    return out
+
+
+def _load_item(
+    raw: _Map,
+    bundle_id: str,
+    path: Path,
+    rep: _Reporter,
+    departments: dict[str, DepartmentSpec],
+    materials: dict[str, MaterialSpec],
+) -> ItemSpec | None:
+    line = _line(raw)
+    item_id = _text(raw, "id", path, rep)
+    name = _text(raw, "name", path, rep)
+    if not item_id or not name:
+        return None
+    if not ID_RE.match(item_id):
+        rep.add(path, _line(raw, "id"), f"item id '{item_id}' must be snake_case")
+    dep = _text(raw, "department", path, rep)
+    if dep and dep not in departments:
+        rep.add(path, _line(raw, "department"), f"item '{item_id}': unknown department '{dep}'")
+    choice = _text(raw, "choice", path, rep, required=False) or "optional"
+    if choice not in CHOICES:
+        rep.add(path, _line(raw, "choice"), f"item '{item_id}': choice must be one of {CHOICES}")
+    group = _text(raw, "parallel_group", path, rep, required=False)
+    if (choice == "parallel_required") != bool(group):
+        rep.add(path, line, f"item '{item_id}': parallel_required items need a parallel_group "
+                "and only they may have one")
+    uses = []
+    raw_mats = raw.get("materials") or []
+    if not raw_mats:
+        rep.add(path, line, f"item '{item_id}' has no materials")
+    for m in raw_mats:
+        if not isinstance(m, dict) or "doc" not in m:
+            rep.add(path, _line(m) or line, f"item '{item_id}': each material needs a 'doc'")
+            continue
+        if m["doc"] not in materials:
+            rep.add(path, _line(m, "doc"), f"item '{item_id}': unknown material '{m['doc']}'")
+        uses.append(MaterialUse(
+            doc=m["doc"],
+            holder=str(m.get("holder") or "申请人"),
+            note=m.get("note"),
+            conditional=bool(m.get("conditional", False)),
+        ))
+    prereqs = []
+    for p in raw.get("prerequisites") or []:
+        if isinstance(p, dict) and "item" in p:
+            prereqs.append(Prerequisite(any_of=(_qualify(str(p["item"]), bundle_id),)))
+        elif isinstance(p, dict) and "any_of" in p:
+            prereqs.append(Prerequisite(any_of=tuple(_qualify(str(x), bundle_id) for x in p["any_of"])))
+        elif isinstance(p, dict) and "condition" in p:
+            prereqs.append(Prerequisite(condition=str(p["condition"])))
+        else:
+            rep.add(path, _line(p) or line, f"item '{item_id}': a prerequisite is "
+                    "'item: id', 'any_of: [ids]' or 'condition: text'")
+    online = _text(raw, "online", path, rep)
+    if online and online not in ONLINE:
+        rep.add(path, _line(raw, "online"), f"item '{item_id}': online must be one of {ONLINE}")
+    fee = _text(raw, "fee", path, rep)
+    tl = raw.get("time_limit") or {}
+    produces = _texts(raw, "produces", path, rep)
+    for doc in produces:
+        if doc not in materials:
+            rep.add(path, _line(raw, "produces"), f"item '{item_id}': produces unknown material '{doc}'")
+    lists = raw.get("lists") or {}
+    return ItemSpec(
+        id=item_id,
+        bundle_id=bundle_id,
+        name=name,
+        department=dep or "",
+        choice=choice,
+        materials=tuple(uses),
+        fee=fee or "",
+        online=online or "no",
+        aliases=_texts(raw, "aliases", path, rep),
+        parallel_group=group,
+        first_step=bool(raw.get("first_step", False)),
+        in_national_list=bool(lists.get("national", True)),
+        in_guangdong_list=bool(lists.get("guangdong", True)),
+        prerequisites=tuple(prereqs),
+        working_days=tl.get("working_days"),
+        time_limit_committed=tl.get("committed"),
+        time_limit_statutory=tl.get("statutory"),
+        online_note=raw.get("online_note"),
+        results=_texts(raw, "results", path, rep),
+        produces=produces,
+        notes=_texts(raw, "notes", path, rep),
+        inferred=_texts(raw, "inferred", path, rep),
+    )
+
+
+def _qualify(ref: str, bundle_id: str) -> str:
+    return ref if "." in ref else f"{bundle_id}.{ref}"
+
+
+def _load_bundle(path: Path, rep: _Reporter, departments, materials) -> BundleSpec | None:
+    raw = _read(path, rep)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        rep.add(path, 1, "a bundle file must be a mapping")
+        return None
+    bundle_id = _text(raw, "id", path, rep)
+    name = _text(raw, "name", path, rep)
+    if not bundle_id or not name:
+        return None
+    if not ID_RE.match(bundle_id):
+        rep.add(path, _line(raw, "id"), f"bundle id '{bundle_id}' must be snake_case")
+    if path.stem != bundle_id:
+        rep.add(path, _line(raw, "id"), f"bundle id '{bundle_id}' must match the file name")
+    audience = _text(raw, "audience", path, rep)
+    if audience and audience not in AUDIENCES:
+        rep.add(path, _line(raw, "audience"), f"audience must be one of {AUDIENCES}")
+    lead = _text(raw, "lead_department", path, rep)
+    if lead and lead not in departments:
+        rep.add(path, _line(raw, "lead_department"), f"unknown department '{lead}'")
+    items: list[ItemSpec] = []
+    seen: set[str] = set()
+    raw_items = raw.get("items") or []
+    if not raw_items:
+        rep.add(path, _line(raw), f"bundle '{bundle_id}' has no items")
+    for raw_item in raw_items:
+        if not isinstance(raw_item, dict):
+            rep.add(path, _line(raw, "items"), "each item must be a mapping")
+            continue
+        item = _load_item(raw_item, bundle_id, path, rep, departments, materials)
+        if item is None:
+            continue
+        if item.id in seen:
+            rep.add(path, _line(raw_item, "id"), f"duplicate item id '{item.id}' in bundle '{bundle_id}'")
+            continue
+        seen.add(item.id)
+        items.append(item)
+    return BundleSpec(
+        id=bundle_id,
+        name=name,
+        audience=audience or "personal",
+        description=_text(raw, "description", path, rep) or "",
+        lead_department=lead or "",
+        items=tuple(items),
+        source_file=str(path),
+        synonyms=_texts(raw, "synonyms", path, rep),
+        channels=_texts(raw, "channels", path, rep),
+        notes=_texts(raw, "notes", path, rep),
+        inferred=_texts(raw, "inferred", path, rep),
+        order=int(raw.get("order", 1000)),
+    )
+
+
+def _cross_checks(bundles: list[BundleSpec], rep: _Reporter) -> dict[str, ItemSpec]:
+    by_gid: dict[str, ItemSpec] = {}
+    bundle_files: dict[str, str] = {}
+    for b in bundles:
+        if b.id in bundle_files:
+            rep.add(Path(b.source_file), 1, f"duplicate bundle id '{b.id}' (also in {bundle_files[b.id]})")
+        bundle_files[b.id] = b.source_file
+        for it in b.items:
+            by_gid[it.global_id] = it
+    synonym_owner: dict[str, str] = {}
+    for b in bundles:
+        for s in (b.name, *b.synonyms):
+            other = synonym_owner.setdefault(s, b.id)
+            if other != b.id:
+                rep.add(Path(b.source_file), 1, f"synonym '{s}' names both '{other}' and '{b.id}'")
+        for it in b.items:
+            for p in it.prerequisites:
+                for ref in p.any_of:
+                    if ref not in by_gid:
+                        rep.add(Path(b.source_file), 1, f"item '{it.id}': prerequisite '{ref}' is not a known item")
+    # prerequisites must not loop
+    def visit(gid: str, trail: tuple[str, ...]) -> None:
+        if gid in trail:
+            item = by_gid[trail[0]]
+            rep.add(Path(bundle_of(item)), 1, "prerequisite cycle: " + " → ".join((*trail, gid)))
+            raise _Cycle
+        for p in by_gid[gid].prerequisites:
+            for ref in p.any_of:
+                if ref in by_gid:
+                    visit(ref, (*trail, gid))
+
+    def bundle_of(item: ItemSpec) -> str:
+        return next(b.source_file for b in bundles if b.id == item.bundle_id)
+
+    for gid in by_gid:
+        try:
+            visit(gid, ())
+        except _Cycle:
+            break
+    return by_gid
+
+
+class _Cycle(Exception):
+    pass
+
+
+def content_files(data_dir: Path = DATA_DIR) -> list[Path]:
+    return [data_dir / "departments.yml", data_dir / "materials.yml",
+            *sorted((data_dir / "bundles").glob("*.yml"))]
+
+
+def content_hash(data_dir: Path = DATA_DIR) -> str:
+    h = hashlib.sha256()
+    for p in content_files(data_dir):
+        h.update(p.name.encode())
+        h.update(p.read_bytes() if p.exists() else b"")
+    return h.hexdigest()
+
+
+def load_knowledge_base(data_dir: Path = DATA_DIR) -> KnowledgeBase:
+    """Load and validate everything; raise KnowledgeBaseError listing all problems."""
+    rep = _Reporter()
+    departments = _load_departments(data_dir / "departments.yml", rep)
+    materials = _load_materials(data_dir / "materials.yml", rep)
+    files = sorted((data_dir / "bundles").glob("*.yml"))
+    if not files:
+        rep.add(data_dir / "bundles", 0, "no bundle files")
+    bundles = [b for p in files if (b := _load_bundle(p, rep, departments, materials))]
+    bundles.sort(key=lambda b: (b.order, b.id))
+    by_gid = _cross_checks(bundles, rep)
+    if rep.problems:
+        raise KnowledgeBaseError(rep.problems)
+    return KnowledgeBase(
+        departments=departments,
+        materials=materials,
+        bundles=tuple(bundles),
+        content_hash=content_hash(data_dir),
+        items_by_global_id=by_gid,
+    )

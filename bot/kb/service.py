@@ -1,0 +1,139 @@
+"""Knowledge-base queries shared by the Rasa actions and the backend APIs.
+
+Content is read from the database once and cached per process; the cache is
+dropped when the seeded content hash changes, so re-seeding after an edit of
+data/bundles/*.yml changes the answers without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.db import session_factory
+from bot.kb.materials import merge_materials
+from bot.kb.views import (
+    BundleView,
+    DepartmentView,
+    ItemView,
+    MaterialNeed,
+    MaterialUseView,
+    PrerequisiteView,
+)
+from bot.models import Bundle, BundleItem, Department, ItemMaterial, KbMeta
+
+
+class UnknownBundle(LookupError):
+    def __init__(self, bundle_id: str):
+        super().__init__(f"unknown bundle: {bundle_id!r}")
+        self.bundle_id = bundle_id
+
+
+class KnowledgeBaseEmpty(RuntimeError):
+    pass
+
+
+def _dept(d: Department) -> DepartmentView:
+    return DepartmentView(d.id, d.name, d.national_name, d.where)
+
+
+def _load_all(session: Session) -> dict[str, BundleView]:
+    bundles = session.execute(
+        select(Bundle)
+        .order_by(Bundle.position)
+        .options(
+            selectinload(Bundle.lead_department),
+            selectinload(Bundle.synonyms),
+            selectinload(Bundle.items).selectinload(BundleItem.department),
+            selectinload(Bundle.items).selectinload(BundleItem.materials).selectinload(ItemMaterial.material),
+            selectinload(Bundle.items).selectinload(BundleItem.prerequisites),
+        )
+    ).scalars().all()
+    names = dict(session.execute(select(BundleItem.id, BundleItem.name)).all())
+    out: dict[str, BundleView] = {}
+    for b in bundles:
+        items = []
+        for it in b.items:
+            prereqs: dict[int, PrerequisiteView] = {}
+            for p in it.prerequisites:
+                cur = prereqs.get(p.position, PrerequisiteView())
+                if p.requires_item_id:
+                    ref = p.requires_item_id
+                    key = ref.split(".", 1)[1] if ref.startswith(f"{b.id}.") else ref
+                    cur = PrerequisiteView(cur.items + (key,), cur.item_names + (names[ref],), cur.condition)
+                if p.condition:
+                    cur = PrerequisiteView(cur.items, cur.item_names, p.condition)
+                prereqs[p.position] = cur
+            items.append(ItemView(
+                key=it.key, global_id=it.id, name=it.name,
+                aliases=tuple(s.text for s in b.synonyms if s.item_id == it.id and s.text != it.name),
+                department=_dept(it.department), choice=it.choice, parallel_group=it.parallel_group,
+                first_step=it.first_step, in_national_list=it.in_national_list,
+                in_guangdong_list=it.in_guangdong_list,
+                prerequisites=tuple(prereqs[k] for k in sorted(prereqs)),
+                materials=tuple(
+                    MaterialUseView(m.material_id, m.material.name, m.holder, m.note, m.conditional,
+                                    m.material.e_certificate)
+                    for m in it.materials
+                ),
+                working_days=it.working_days, time_limit_committed=it.time_limit_committed,
+                time_limit_statutory=it.time_limit_statutory, fee=it.fee, online=it.online,
+                online_note=it.online_note, results=tuple(it.results), produces=tuple(it.produces),
+                notes=tuple(it.notes), inferred=tuple(it.inferred),
+            ))
+        out[b.id] = BundleView(
+            id=b.id, name=b.name, audience=b.audience, description=b.description,
+            lead_department=_dept(b.lead_department), items=tuple(items),
+            synonyms=tuple(s.text for s in b.synonyms if s.item_id is None and s.text != b.name),
+            channels=tuple(b.channels), notes=tuple(b.notes),
+        )
+    return out
+
+
+class KnowledgeService:
+    """Cached access to bundles; safe to share between threads."""
+
+    def __init__(self, sessions: sessionmaker | None = None):
+        self._sessions = sessions or session_factory()
+        self._lock = threading.Lock()
+        self._hash: str | None = None
+        self._bundles: dict[str, BundleView] = {}
+
+    def _current(self) -> dict[str, BundleView]:
+        with self._sessions() as session:
+            content_hash = session.execute(select(KbMeta.content_hash)).scalar_one_or_none()
+            if content_hash is None:
+                raise KnowledgeBaseEmpty("the knowledge base is not seeded: run `python -m bot seed`")
+            if content_hash != self._hash:
+                with self._lock:
+                    if content_hash != self._hash:
+                        self._bundles = _load_all(session)
+                        self._hash = content_hash
+            return self._bundles
+
+    def bundles(self, audience: str | None = None) -> list[BundleView]:
+        return [b for b in self._current().values() if audience in (None, b.audience)]
+
+    def bundle(self, bundle_id: str) -> BundleView:
+        try:
+            return self._current()[bundle_id]
+        except KeyError:
+            raise UnknownBundle(bundle_id) from None
+
+    def materials(self, bundle_id: str, item_keys: Iterable[str] | None = None) -> list[MaterialNeed]:
+        return merge_materials(self.bundle(bundle_id), item_keys)
+
+    def find_items(self, text: str) -> list[tuple[BundleView, ItemView]]:
+        """Items whose name or alias occurs in `text`, longest names first."""
+        hits = []
+        for b in self._current().values():
+            for it in b.items:
+                for name in sorted((it.name, *it.aliases), key=len, reverse=True):
+                    if name and name in text:
+                        hits.append((len(name), b, it))
+                        break
+        hits.sort(key=lambda h: -h[0])
+        return [(b, it) for _, b, it in hits]

@@ -1,0 +1,140 @@
+"""Generate NLU resources from the knowledge base, so content edits reach the model.
+
+Writes (never edited by hand, not committed):
+- data/nlu/generated/kb.yml: lookup tables `bundle:<id>` and `item:<bundle>.<item>` (used by the
+  RegexFeaturizer and the BundleResolver), entity synonyms for `bundle` and
+  `item`, and a modest set of templated questions about each item;
+- build/jieba/yjs.dict: a Jieba user dictionary so names stay single tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.config import BUILD_DIR, DATA_DIR
+from bot.kb.loader import load_knowledge_base
+from bot.kb.spec import KnowledgeBase
+
+_PAREN = re.compile(r"[（(]([^）)]*)[）)]")
+
+# Templates for generated item questions; {x} is an item name or alias.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "ask_materials": ("{x}要带什么材料", "办{x}需要哪些资料", "{x}要准备什么证件"),
+    "ask_department": ("{x}去哪里办", "{x}在哪个部门办理", "{x}找哪个单位"),
+    "ask_time_limit": ("{x}要多久", "{x}几个工作日办好", "{x}要等几天"),
+    "ask_fee": ("{x}收费吗", "办{x}要多少钱", "{x}要交费吗"),
+    "ask_online": ("{x}可以网上办吗", "{x}能在手机上办吗", "{x}要跑现场吗"),
+}
+
+
+def item_phrases(name: str, aliases: tuple[str, ...]) -> list[str]:
+    """The item's name, the name without its parenthesis, and its aliases."""
+    out = [name]
+    bare = _PAREN.sub("", name).strip()
+    if bare and bare != name:
+        out.append(bare)
+    out += list(aliases)
+    return list(dict.fromkeys(p for p in out if p))
+
+
+def annotate(text: str, entity: str, value: str) -> str:
+    """Rasa's inline entity annotation with a synonym value."""
+    return f"[{text}]" + json.dumps({"entity": entity, "value": value}, ensure_ascii=False)
+
+
+def _pick(seq: tuple[str, ...], key: str) -> str:
+    return seq[int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(seq)]
+
+
+def build_nlu(kb: KnowledgeBase) -> dict:
+    lookups, synonyms_bundle, synonyms_item = [], {}, {}
+    phrase_owners: dict[str, set[str]] = {}
+    for b in kb.bundles:
+        lookups.append({"lookup": f"bundle:{b.id}", "examples": [b.name, *b.synonyms]})
+        synonyms_bundle[b.id] = [b.name, *b.synonyms]
+        for it in b.items:
+            phrases = item_phrases(it.name, it.aliases)
+            lookups.append({"lookup": f"item:{it.global_id}", "examples": phrases})
+            synonyms_item.setdefault(it.id, []).extend(phrases)
+            for p in phrases:
+                phrase_owners.setdefault(p, set()).add(b.id)
+    examples: dict[str, list[str]] = {k: [] for k in TEMPLATES}
+    intents = list(TEMPLATES)
+    for b in kb.bundles:
+        for it in b.items:
+            for n, phrase in enumerate(item_phrases(it.name, it.aliases)[:3]):
+                intent = intents[(n + len(it.id)) % len(intents)]
+                text = _pick(TEMPLATES[intent], phrase).format(x="\x00")
+                owners = phrase_owners[phrase]
+                mention = annotate(phrase, "bundle", b.id) if len(owners) == 1 else phrase
+                examples[intent].append(text.replace("\x00", mention))
+    nlu: list[dict] = []
+    for intent, texts in examples.items():
+        nlu.append({"intent": intent, "metadata": {"generated": "from data/bundles"},
+                    "examples": _block(dict.fromkeys(texts))})
+    for lk in lookups:
+        nlu.append({"lookup": lk["lookup"], "examples": _block(dict.fromkeys(lk["examples"]))})
+    seen: set[str] = set()
+    for value, texts in synonyms_bundle.items():
+        uniq = [t for t in dict.fromkeys(texts) if t != value and t not in seen]
+        seen.update(uniq)
+        nlu.append({"synonym": value, "examples": _block(uniq)})
+    return {"version": "3.1", "nlu": nlu}
+
+
+def _block(texts) -> str:
+    return "".join(f"- {t}\n" for t in texts)
+
+
+def jieba_words(kb: KnowledgeBase) -> list[str]:
+    words: list[str] = []
+    for d in kb.departments.values():
+        words += [d.name, d.national_name]
+    for m in kb.materials.values():
+        words += [m.name, *m.aliases]
+    for b in kb.bundles:
+        words += [b.name, *b.synonyms]
+        for it in b.items:
+            words += item_phrases(it.name, it.aliases)
+    out = []
+    for w in dict.fromkeys(words):
+        if 2 <= len(w) <= 12 and not re.search(r"[\s/（）()、，,。；;《》“”]", w):
+            out.append(w)
+    return out
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper, data):
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_presenter)
+
+
+def export(build_dir: Path = BUILD_DIR, data_dir: Path = DATA_DIR) -> list[Path]:
+    """Write the generated files; only touches files whose content changed."""
+    from nlu.normalize import Normalizer
+
+    kb = load_knowledge_base(data_dir)
+    normalizer = Normalizer.from_file(data_dir / "normalization.yml")
+    nlu_text = "# Generated from data/bundles by `python -m bot nlu-export`; do not edit.\n"
+    nlu_text += yaml.dump(build_nlu(kb), Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False)
+    words = dict.fromkeys(normalizer(w) for w in jieba_words(kb))
+    dict_text = "".join(f"{w} 3000\n" for w in words if len(w) >= 2)
+    written = []
+    for path, text in ((data_dir / "nlu" / "generated" / "kb.yml", nlu_text),
+                       (build_dir / "jieba" / "yjs.dict", dict_text)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,145 @@
+"""Shared fixtures: a migrated, seeded test database, the trained model (once per
+content fingerprint), a real action server and a real Rasa agent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+# The test database must be chosen before anything creates an engine.
+_TMP = Path(tempfile.mkdtemp(prefix="yjs-test-"))
+os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.db'}"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} came up")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    from bot.db import session_scope
+    from bot.kb.seed import seed
+    from bot.migrate import upgrade
+
+    upgrade()
+    with session_scope() as session:
+        seed(session)
+    return os.environ["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def kb(database_url):
+    from bot.kb.service import KnowledgeService
+
+    return KnowledgeService()
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    from bot.model import ensure_model
+
+    return ensure_model()
+
+
+@pytest.fixture(scope="session")
+def event_loop_session():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def nlu_agent(model_path, event_loop_session):
+
+    return event_loop_session.run_until_complete(_load_agent(model_path, None))
+
+
+async def _load_agent(model_path: Path, action_url: str | None):
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    endpoint = EndpointConfig(action_url) if action_url else None
+    return Agent.load(str(model_path), action_endpoint=endpoint)
+
+
+@pytest.fixture(scope="session")
+def parse(nlu_agent, event_loop_session):
+    def _parse(text: str) -> dict:
+        return event_loop_session.run_until_complete(nlu_agent.parse_message(text))
+
+    return _parse
+
+
+@pytest.fixture(scope="session")
+def action_server(database_url):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+class Chat:
+    """One citizen's conversation with the real agent and real actions."""
+
+    _counter = 0
+
+    def __init__(self, agent, loop):
+        Chat._counter += 1
+        self.agent, self.loop = agent, loop
+        self.sender = f"citizen-{Chat._counter}-{time.monotonic_ns()}"
+
+    def say(self, text: str) -> list[dict]:
+        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender))
+
+    def text(self, text: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(text))
+
+    def tracker(self):
+        return self.loop.run_until_complete(self.agent.tracker_store.retrieve(self.sender))
+
+
+@pytest.fixture(scope="session")
+def dialogue_agent(model_path, action_server, event_loop_session):
+    return event_loop_session.run_until_complete(_load_agent(model_path, action_server))
+
+
+@pytest.fixture
+def chat(dialogue_agent, event_loop_session) -> Chat:
+    return Chat(dialogue_agent, event_loop_session)
