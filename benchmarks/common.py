@@ -1,0 +1,80 @@
+"""Train our NLU and the vanilla baseline on the same data, once per fingerprint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.config import ROOT
+from bot.model import fingerprint, train
+
+RESULTS = ROOT / "results"
+CONFIGS = {"ours": ROOT / "config.yml", "baseline": ROOT / "benchmarks" / "baseline_config.yml"}
+TEST_SET = ROOT / "tests" / "nlu" / "test_set.yml"
+
+
+@dataclass
+class Trained:
+    name: str
+    path: Path
+    train_seconds: float
+
+
+def trained_models() -> dict[str, Trained]:
+    """Both NLU models for the current content; training times measured in this run
+    or, when the models already exist for this fingerprint, read from that run."""
+    fp = fingerprint()
+    out = RESULTS / f"nlu-{fp}"
+    out.mkdir(parents=True, exist_ok=True)
+    timing_file = out / "train_seconds.json"
+    timings = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+    models = {}
+    for name, config in CONFIGS.items():
+        path = out / f"{name}.tar.gz"
+        if not path.exists() or name not in timings:
+            start = time.perf_counter()
+            train(out, name, config=config, nlu_only=True)
+            timings[name] = time.perf_counter() - start
+            timing_file.write_text(json.dumps(timings))
+        models[name] = Trained(name, path, timings[name])
+    return models
+
+
+def load_agent(path: Path):
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(path))
+
+
+def parse_all(agent, texts: list[str]) -> tuple[list[dict], list[float]]:
+    async def run():
+        results, seconds = [], []
+        for text in texts:
+            start = time.perf_counter()
+            results.append(await agent.parse_message(text))
+            seconds.append(time.perf_counter() - start)
+        return results, seconds
+
+    return asyncio.get_event_loop().run_until_complete(run())
+
+
+def test_set() -> list[dict]:
+    return yaml.safe_load(TEST_SET.read_text(encoding="utf-8"))
+
+
+def predicted_bundle(parse: dict) -> str | None:
+    for entity in parse.get("entities", []):
+        if entity.get("entity") == "bundle":
+            return entity.get("value")
+    return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]

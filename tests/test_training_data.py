@@ -1,0 +1,72 @@
+"""Training data: coverage of the contract, and kept apart from the test set."""
+
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+from rasa.shared.nlu.training_data.loading import load_data
+
+from bot.kb.loader import load_knowledge_base
+from bot.model import rasa_env, training_data_paths
+from bot.nlu_export import export
+from nlu.normalize import Normalizer
+from tests.conftest import ROOT
+
+CONTRACT_INTENTS = ["greet", "goodbye", "thank", "affirm", "deny", "list_bundles", "ask_bundle",
+                    "ask_materials", "ask_department", "ask_time_limit", "ask_fee", "ask_online",
+                    "start_application", "check_status", "request_human", "rate_service",
+                    "bot_challenge", "out_of_scope", "inform"]
+
+
+@pytest.fixture(scope="module")
+def training():
+    export()
+    return load_data(str(ROOT / "data" / "nlu"))
+
+
+def test_every_contract_intent_has_40_examples(training):
+    counts = Counter(m.get("intent") for m in training.intent_examples)
+    for intent in CONTRACT_INTENTS:
+        assert counts[intent] >= 40, (intent, counts[intent])
+
+
+def test_every_bundle_has_30_life_event_phrasings(training):
+    per_bundle = Counter()
+    for m in training.intent_examples:
+        if m.get("intent") != "ask_bundle":
+            continue
+        for e in m.get("entities") or []:
+            if e["entity"] == "bundle":
+                per_bundle[e["value"]] += 1
+    for bundle in load_knowledge_base().bundles:
+        assert per_bundle[bundle.id] >= 30, (bundle.id, per_bundle[bundle.id])
+
+
+def test_bundle_annotations_use_canonical_ids(training):
+    ids = {b.id for b in load_knowledge_base().bundles}
+    for m in training.intent_examples:
+        for e in m.get("entities") or []:
+            if e["entity"] == "bundle":
+                assert e["value"] in ids, m.get("text")
+
+
+def test_test_set_is_apart_from_training(training):
+    norm = Normalizer.from_file(ROOT / "data" / "normalization.yml")
+    seen = {norm(m.get("text")).strip("?？!！。., ") for m in training.intent_examples}
+    cases = yaml.safe_load((ROOT / "tests" / "nlu" / "test_set.yml").read_text(encoding="utf-8"))
+    assert len(cases) >= 300
+    overlap = [c["text"] for c in cases if norm(c["text"]).strip("?？!！。., ") in seen]
+    assert len(overlap) <= len(cases) * 0.02, overlap
+
+
+def test_rasa_data_validate_is_clean():
+    export()
+    data = [str(p) for p in training_data_paths() if p.exists()]
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa", "data", "validate", "--domain", str(ROOT / "domain.yml"),
+         "--data", *data, "--fail-on-warnings"],
+        cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
