@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,14 +14,20 @@ from actions.context import Subject, choice_buttons, likely_bundles, subject
 from actions.kb import knowledge
 
 
-class BundleAnswer(Action):
-    """Answer about the bundle in context, or ask which bundle is meant."""
+class BundleAnswer(Action, ABC):
+    """Answer about the bundle in context, or ask which bundle is meant.
+
+    Abstract, so rasa_sdk registers only the concrete answers below."""
 
     intent = ""
     topic = ""  # what the clarifying question asks about
 
+    @abstractmethod
     def text(self, s: Subject) -> str:
-        raise NotImplementedError
+        """The reply for a known subject."""
+
+    def clarify(self) -> str:
+        return render.clarify(self.topic)
 
     def follow_ups(self, s: Subject) -> list[dict]:
         return [
@@ -34,7 +41,7 @@ class BundleAnswer(Action):
         kb = knowledge()
         s = subject(tracker, kb)
         if s.bundle is None:
-            dispatcher.utter_message(text=render.clarify(self.topic),
+            dispatcher.utter_message(text=self.clarify(),
                                      buttons=choice_buttons(self.intent, likely_bundles(tracker, kb)))
             return []
         dispatcher.utter_message(text=self.text(s), buttons=self.follow_ups(s))
@@ -49,6 +56,10 @@ class ActionBundleOverview(BundleAnswer):
 
     def text(self, s: Subject) -> str:
         return render.overview(s.bundle)
+
+    def clarify(self) -> str:
+        # "what must I do" with no recognisable life event: we did not understand it
+        return render.not_understood()
 
 
 class ActionBundleMaterials(BundleAnswer):
@@ -103,7 +114,7 @@ class ActionBundleOnline(BundleAnswer):
 
 
 class ActionStartApplication(BundleAnswer):
-    """Until in-chat applications open: where to apply, with the merged materials."""
+    """Until in-chat applications open: the bundle's items and where to apply."""
 
     intent, topic = "start_application", "申请"
 
@@ -112,9 +123,8 @@ class ActionStartApplication(BundleAnswer):
 
     def text(self, s: Subject) -> str:
         channels = "；".join(s.bundle.channels[:2]) or "广东政务服务网"
-        return (f"「{s.bundle.name}」可在这里一次申请：{channels}。\n"
-                "在对话里直接提交申请的功能正在开通中。先为您列出要准备的材料：\n"
-                + render.materials(s.bundle, knowledge().materials(s.bundle.id)))
+        return (render.overview(s.bundle) + f"\n申请入口：{channels}。"
+                "在对话里直接提交申请的功能正在开通中。")
 
 
 class ActionListBundles(Action):

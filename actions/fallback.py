@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import render
 from actions.context import choice_buttons, likely_bundles
 from actions.kb import knowledge
 
@@ -19,7 +20,7 @@ class ActionBundleFallback(Action):
                   domain: dict[str, Any]) -> list[dict]:
         bundles = likely_bundles(tracker, knowledge())
         dispatcher.utter_message(
-            text="抱歉，我没完全理解。您是想了解下面哪件事？也可以换个说法再问我。",
+            text=render.not_understood(),
             buttons=choice_buttons("ask_bundle", bundles),
         )
         return []

@@ -83,7 +83,7 @@ def _used_by(need: MaterialNeed, total: int) -> str:
 
 
 def materials(bundle: BundleView, needs: list[MaterialNeed], item: ItemView | None = None) -> str:
-    title = f"「{short(item.name)}」" if item else f"「{bundle.name}」一套材料"
+    title = f"「{bundle.name}」中的「{short(item.name)}」" if item else f"「{bundle.name}」一套材料"
     total = 1 if item else len(bundle.items)
     required = [n for n in needs if not n.conditional and not n.produced_by]
     optional = [n for n in needs if n.conditional and not n.produced_by]
@@ -161,6 +161,10 @@ def online(bundle: BundleView, item: ItemView | None = None) -> str:
     if bundle.channels:
         lines.append("线上入口：" + bundle.channels[0])
     return "\n".join(lines)
+
+
+def not_understood() -> str:
+    return "抱歉，我没完全理解您要办哪件事。您可以选一个，或换个说法告诉我："
 
 
 def clarify(question: str) -> str:

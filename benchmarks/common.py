@@ -14,6 +14,8 @@ from bot.config import ROOT
 from bot.model import fingerprint, train
 
 RESULTS = ROOT / "results"
+# Rasa installs uvloop's policy, which has no implicit loop: keep one for all parses.
+_LOOP = asyncio.new_event_loop()
 CONFIGS = {"ours": ROOT / "config.yml", "baseline": ROOT / "benchmarks" / "baseline_config.yml"}
 TEST_SET = ROOT / "tests" / "nlu" / "test_set.yml"
 
@@ -60,7 +62,7 @@ def parse_all(agent, texts: list[str]) -> tuple[list[dict], list[float]]:
             seconds.append(time.perf_counter() - start)
         return results, seconds
 
-    return asyncio.get_event_loop().run_until_complete(run())
+    return _LOOP.run_until_complete(run())
 
 
 def test_set() -> list[dict]:
