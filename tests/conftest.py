@@ -21,6 +21,9 @@ os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.db'}"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# Personal data is encrypted with a key made for this run (inherited by the servers).
+os.environ["YJS_DATA_KEY"] = __import__("cryptography.fernet").fernet.Fernet.generate_key().decode()
+os.environ["YJS_VAR_DIR"] = str(_TMP / "var")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +49,7 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 1
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    from bot.applications.shared_data import seed_demo_records
     from bot.db import session_scope
     from bot.kb.seed import seed
     from bot.migrate import upgrade
@@ -53,6 +57,7 @@ def database_url() -> str:
     upgrade()
     with session_scope() as session:
         seed(session)
+        seed_demo_records(session)
     return os.environ["DATABASE_URL"]
 
 

@@ -1,0 +1,94 @@
+"""Encryption at rest for personal data (Fernet: AES-128-CBC + HMAC-SHA256).
+
+The key comes from YJS_DATA_KEY. In production (YJS_ENV=production) a missing
+key is a start-up error; otherwise a development key is generated once under
+var/ so that `make run` works out of the box. A second, derived key gives a
+blind index: equal values can be looked up without storing them in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot.config import VAR_DIR
+
+KEY_ENV = "YJS_DATA_KEY"
+DEV_KEY_FILE = "dev-data.key"
+
+
+class DataKeyMissing(RuntimeError):
+    pass
+
+
+def production() -> bool:
+    return os.environ.get("YJS_ENV", "development").lower() in ("prod", "production")
+
+
+def _dev_key() -> bytes:
+    path = VAR_DIR / DEV_KEY_FILE
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(Fernet.generate_key())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # atomic: the first process to write wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes().strip()
+
+
+@cache
+def data_key() -> bytes:
+    key = os.environ.get(KEY_ENV, "").strip()
+    if not key:
+        if production():
+            raise DataKeyMissing(
+                f"{KEY_ENV} is not set. In production the data key must come from the "
+                "environment: generate one with `python -m bot gen-key` and keep it safe; "
+                "without it stored 身份证号 and phone numbers cannot be read."
+            )
+        return _dev_key()
+    try:
+        Fernet(key.encode())
+    except ValueError as exc:
+        raise DataKeyMissing(f"{KEY_ENV} is not a valid key (32 url-safe base64 bytes)") from exc
+    return key.encode()
+
+
+@cache
+def _fernet() -> Fernet:
+    return Fernet(data_key())
+
+
+@cache
+def _index_key() -> bytes:
+    return hmac.new(base64.urlsafe_b64decode(data_key()), b"blind-index", hashlib.sha256).digest()
+
+
+def encrypt(text: str) -> str:
+    return _fernet().encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise DataKeyMissing("stored personal data cannot be decrypted with this key") from exc
+
+
+def blind_index(value: str) -> str:
+    """A keyed hash for equality look-ups (e.g. a citizen record by 身份证号)."""
+    return hmac.new(_index_key(), value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode("ascii")
