@@ -5,18 +5,54 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.applications.formspec import FormSpecError
 from bot.kb.loader import KnowledgeBaseError
+from bot.privacy.crypto import DataKeyMissing
 
 
 def _init(_args) -> None:
+    from bot.applications.shared_data import seed_demo_records
     from bot.db import session_scope
     from bot.kb.seed import seed
     from bot.migrate import upgrade
+    from bot.privacy.crypto import data_key
 
+    data_key()  # fail early, before anything is written, when production lacks its key
     upgrade()
     with session_scope() as session:
         changed = seed(session)
     print("knowledge base seeded" if changed else "knowledge base up to date")
+    if not _production():
+        with session_scope() as session:
+            print(f"{seed_demo_records(session)} demo citizen records")
+    _check_forms()
+
+
+def _production() -> bool:
+    from bot.privacy.crypto import production
+
+    return production()
+
+
+def _check_forms() -> None:
+    from bot.applications.service import Applications
+
+    print(f"{len(Applications().forms)} application forms")
+
+
+def _dept_key(args) -> None:
+    from bot.applications.department_keys import DepartmentKeys
+
+    if not args.args:
+        raise SystemExit("usage: python -m bot dept-key <department_id> [label]")
+    key = DepartmentKeys().create(args.args[0], " ".join(args.args[1:]) or None)
+    print(f"API key for {args.args[0]} (shown once, store it in the department's system):\n{key}")
+
+
+def _gen_key(_args) -> None:
+    from bot.privacy.crypto import generate_key
+
+    print(generate_key())
 
 
 def _check(_args) -> None:
@@ -59,6 +95,8 @@ COMMANDS = {
     "model": (_model, "print the model for the current content, training it if needed"),
     "fingerprint": (_fingerprint, "print the content fingerprint of the model"),
     "data-paths": (_data_paths, "print the Rasa training data paths"),
+    "dept-key": (_dept_key, "create an API key for a department system: dept-key <department_id>"),
+    "gen-key": (_gen_key, "print a new YJS_DATA_KEY for encrypting personal data"),
 }
 
 
@@ -66,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="一件事一次办 assistant")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_fn, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+        sub.add_parser(name, help=help_text).add_argument("args", nargs="*")
     args = parser.parse_args(argv)
     try:
         COMMANDS[args.command][0](args)
-    except KnowledgeBaseError as exc:
+    except (KnowledgeBaseError, FormSpecError, DataKeyMissing) as exc:
         print(exc, file=sys.stderr)
         return 2
     return 0

@@ -1,11 +1,15 @@
-"""SQLAlchemy models. The knowledge base is content loaded from data/bundles/*.yml."""
+"""SQLAlchemy models: the knowledge base (content loaded from data/bundles/*.yml)
+and applications (what citizens submit)."""
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -14,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
 
@@ -160,3 +165,185 @@ class KbMeta(Base):
     id = Column(Integer, primary_key=True)
     content_hash = Column(String(64), nullable=False)
     seeded_at = Column(String(40), nullable=False)
+
+
+# ---------------------------------------------------------------------------
+# Applications (申请): drafts, submitted applications, per-department
+# sub-applications, their append-only history, the notification outbox,
+# 好差评 ratings, shared-data records, department API keys and the PII vault.
+# Personal data is stored encrypted (EncryptedJSON / ciphertext columns).
+# Bundle and department ids are kept as plain values, not foreign keys: records
+# outlive content, which editors re-seed, rename or retire.
+# ---------------------------------------------------------------------------
+
+
+class EncryptedJSON(TypeDecorator):
+    """A JSON value stored as Fernet ciphertext (key: bot.privacy.crypto)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        from bot.privacy.crypto import encrypt
+
+        return encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        from bot.privacy.crypto import decrypt
+
+        return json.loads(decrypt(value))
+
+
+class VaultEntry(Base):
+    """One vaulted 身份证号 or phone number, resolvable only by its conversation."""
+
+    __tablename__ = "pii_vault"
+
+    token = Column(String(16), primary_key=True)
+    kind = Column(String(16), nullable=False)
+    owner = Column(String(64), nullable=False)  # blind index of the sender id
+    ciphertext = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class CitizenRecord(Base):
+    """Shared data (共享数据) about a citizen and their 电子证照, for pre-filling."""
+
+    __tablename__ = "citizen_records"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    id_index = Column(String(64), nullable=False, unique=True)
+    data = Column(EncryptedJSON, nullable=False)
+    source = Column(String(50), nullable=False, default="demo")
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Draft(Base):
+    """A half-filled application: one per conversation until submitted or cancelled."""
+
+    __tablename__ = "app_drafts"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender = Column(String(255), nullable=False, index=True)
+    bundle_id = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False, default="open")  # open|submitted|cancelled
+    stage = Column(String(16), nullable=False, default="items")
+    items = Column(JSON, nullable=False, default=list)
+    values = Column(EncryptedJSON, nullable=False, default=dict)
+    prefilled = Column(JSON, nullable=False, default=list)
+    pending = Column(String(64))
+    consent = Column(Boolean)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class DayCounter(Base):
+    """Per-day sequence behind readable application numbers (YJS-YYYYMMDD-NNNNNN)."""
+
+    __tablename__ = "app_day_counters"
+
+    day = Column(String(8), primary_key=True)
+    last = Column(Integer, nullable=False)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    number = Column(String(24), nullable=False, unique=True)
+    draft_id = Column(ForeignKey("app_drafts.id"), nullable=False, unique=True)
+    sender = Column(String(255), nullable=False, index=True)
+    bundle_id = Column(String(64), nullable=False)
+    applicant_index = Column(String(64), index=True)
+    values = Column(EncryptedJSON, nullable=False)
+    status = Column(String(16), nullable=False, default="submitted")
+    submitted_at = Column(DateTime(timezone=True), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+    completed_at = Column(DateTime(timezone=True))
+
+    subs = relationship("SubApplication", back_populates="application",
+                        order_by="SubApplication.position")
+
+
+class SubApplication(Base):
+    """One chosen item of an application, routed to its department."""
+
+    __tablename__ = "app_sub_applications"
+    __table_args__ = (UniqueConstraint("application_id", "item_key"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    application_id = Column(ForeignKey("applications.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)
+    item_key = Column(String(64), nullable=False)
+    item_name = Column(Text, nullable=False)
+    department_id = Column(String(64), nullable=False, index=True)
+    state = Column(String(16), nullable=False, default="submitted")
+    note = Column(Text)  # what is missing, the result, or the reason
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+    application = relationship(Application, back_populates="subs")
+
+
+class ApplicationEvent(Base):
+    """Append-only history of an application and its sub-applications."""
+
+    __tablename__ = "app_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    application_id = Column(ForeignKey("applications.id"), nullable=False, index=True)
+    sub_application_id = Column(ForeignKey("app_sub_applications.id"))
+    from_state = Column(String(16))
+    to_state = Column(String(16), nullable=False)
+    actor = Column(String(64), nullable=False)
+    detail = Column(Text)
+    at = Column(DateTime(timezone=True), nullable=False)
+
+
+class OutboxMessage(Base):
+    """A notification to a citizen, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    recipient = Column(String(255), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    sent_at = Column(DateTime(timezone=True), index=True)
+    last_error = Column(Text)
+
+
+class Rating(Base):
+    """好差评: 1 (非常不满意) … 5 (非常满意); ≤ 2 is flagged for follow-up."""
+
+    __tablename__ = "ratings"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender = Column(String(255), nullable=False, index=True)
+    application_id = Column(ForeignKey("applications.id"))
+    bundle_id = Column(String(64))
+    department_ids = Column(JSON, nullable=False, default=list)
+    score = Column(Integer, nullable=False)
+    comment = Column(Text)
+    flagged = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class DepartmentKey(Base):
+    """A department system's API key, stored as a SHA-256 hash only."""
+
+    __tablename__ = "department_keys"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    department_id = Column(String(64), nullable=False, index=True)
+    key_hash = Column(String(64), nullable=False, unique=True)
+    label = Column(String(100))
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    revoked_at = Column(DateTime(timezone=True))
+

@@ -1,0 +1,1 @@
+"""Applications: from a chosen bundle to a submitted, tracked and rated application."""
