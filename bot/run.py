@@ -1,7 +1,8 @@
-"""Start and supervise the Rasa server and the action server (make run / make chat).
+"""Start and supervise the Rasa server, the action server and the backend
+(make run / make chat).
 
-Both run as child processes; one that crashes is restarted with back-off, and
-Ctrl-C (or SIGTERM) stops both cleanly.
+All run as child processes; one that crashes is restarted with back-off, and
+Ctrl-C (or SIGTERM) stops them all cleanly.
 """
 
 from __future__ import annotations
@@ -18,20 +19,23 @@ from pathlib import Path
 
 from bot.config import ROOT, VAR_DIR, port
 from bot.model import ensure_model, rasa_env
+from bot.privacy.crypto import DataKeyMissing, data_key
 
 STOP_TIMEOUT = 15
 
 
-def write_endpoints(actions_port: int) -> Path:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / "endpoints.yml"
+def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
+    """Rasa's endpoints: our action server and the SQL tracker store (conversations,
+    half-filled forms included, survive restarts)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "endpoints.yml"
     path.write_text(
         "action_endpoint:\n"
         f"  url: http://127.0.0.1:{actions_port}/webhook\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"
-        f"  db: {VAR_DIR / 'tracker.db'}\n",
+        f"  db: {directory / 'tracker.db'}\n",
         encoding="utf-8",
     )
     return path
@@ -48,6 +52,10 @@ def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path) -> list[str]:
     if os.environ.get("RASA_TOKEN"):
         cmd += ["--auth-token", os.environ["RASA_TOKEN"]]
     return cmd
+
+
+def backend_cmd() -> list[str]:
+    return [sys.executable, "-m", "bot.web"]
 
 
 def wait_until_up(url: str, timeout: float = 300.0, proc: subprocess.Popen | None = None) -> bool:
@@ -135,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run the assistant")
     parser.add_argument("--chat", action="store_true", help="terminal chat instead of the server")
     args = parser.parse_args(argv)
+    try:
+        data_key()  # production without YJS_DATA_KEY stops here, before any server starts
+    except DataKeyMissing as exc:
+        print(f"[run] {exc}", file=sys.stderr)
+        return 2
     rasa_port, actions_port = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
+    console_port = port("CONSOLE_PORT", 8000)
     model = ensure_model()
     endpoints = write_endpoints(actions_port)
     actions = Child("action server", action_server_cmd(actions_port))
@@ -148,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             actions.stop()
     server = Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))
+    backend = Child("backend", backend_cmd())
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
-          f"actions http://127.0.0.1:{actions_port}  (Ctrl-C stops both)", file=sys.stderr)
-    return Supervisor([actions, server]).run()
+          f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
+          "(Ctrl-C stops all)", file=sys.stderr)
+    return Supervisor([actions, server, backend]).run()
 
 
 if __name__ == "__main__":
