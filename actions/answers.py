@@ -113,20 +113,6 @@ class ActionBundleOnline(BundleAnswer):
         return render.online(s.bundle, s.item)
 
 
-class ActionStartApplication(BundleAnswer):
-    """Until in-chat applications open: the bundle's items and where to apply."""
-
-    intent, topic = "start_application", "申请"
-
-    def name(self) -> str:
-        return "action_start_application"
-
-    def text(self, s: Subject) -> str:
-        channels = "；".join(s.bundle.channels[:2]) or "广东政务服务网"
-        return (render.overview(s.bundle) + f"\n申请入口：{channels}。"
-                "在对话里直接提交申请的功能正在开通中。")
-
-
 class ActionListBundles(Action):
     def name(self) -> str:
         return "action_list_bundles"

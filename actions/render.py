@@ -169,3 +169,9 @@ def not_understood() -> str:
 
 def clarify(question: str) -> str:
     return f"您想问哪件事的{question}？请选一个，或直接告诉我（如“孩子出生”“开公司”）："
+
+
+def apply_offline(bundle: BundleView) -> str:
+    """For a bundle without an online form: its items and where to apply."""
+    channels = "；".join(bundle.channels[:2]) or "广东政务服务网"
+    return overview(bundle) + f"\n申请入口：{channels}。"

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bot.config import BUILD_DIR, MODELS_DIR, ROOT
@@ -59,12 +60,16 @@ def train(out_dir: Path, name: str, config: Path = ROOT / "config.yml", nlu_only
     else:
         data = ["--domain", str(ROOT / "domain.yml"), "--data",
                 *(str(p) for p in training_data_paths() if p.exists())]
-    cmd = [sys.executable, "-m", "rasa", "train", *data, "--config", str(config),
-           "--out", str(out_dir), "--fixed-model-name", name]
-    if not nlu_only:
-        cmd.append("--force")
-    subprocess.run(cmd, cwd=ROOT, env=rasa_env(), check=True)
-    return out_dir / f"{name}.tar.gz"
+    # A fresh directory, so Rasa never answers "nothing changed" with an older model,
+    # while its component cache (.rasa/cache) still spares unchanged parts, e.g. DIET
+    # after an edit of rules or the domain only.
+    with tempfile.TemporaryDirectory(prefix=".train-", dir=out_dir) as tmp:
+        cmd = [sys.executable, "-m", "rasa", "train", *data, "--config", str(config),
+               "--out", tmp, "--fixed-model-name", name]
+        subprocess.run(cmd, cwd=ROOT, env=rasa_env(), check=True)
+        target = out_dir / f"{name}.tar.gz"
+        os.replace(Path(tmp) / f"{name}.tar.gz", target)
+    return target
 
 
 def ensure_model() -> Path:

@@ -1,0 +1,164 @@
+"""The application form in the conversation: Rasa's form only routes replies;
+bot.applications.dialog decides what they mean and what to ask next."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions.context import choice_buttons, likely_bundles, subject
+from actions.kb import knowledge
+from bot.applications.dialog import ApplicationDialog, recent_submission
+from bot.applications.render import submitted
+from bot.applications.service import Applications, NotFound
+
+FORM = "application_form"
+SLOT = "application_answer"
+# Questions answered by a rule while the form waits (data/rules.yml), unless the
+# message is in fact a valid reply to the field asked.
+QUESTION_INTENTS = frozenset({
+    "ask_bundle", "ask_materials", "ask_department", "ask_time_limit", "ask_fee", "ask_online",
+    "list_bundles", "check_status", "request_human", "bot_challenge", "greet", "thank",
+    "rate_service",
+})
+
+
+@lru_cache(maxsize=1)
+def dialog() -> ApplicationDialog:
+    return ApplicationDialog(Applications(knowledge()))
+
+
+def _say(dispatcher: CollectingDispatcher, turn) -> None:
+    for m in turn.messages:
+        dispatcher.utter_message(text=m.text, buttons=m.buttons or None)
+
+
+class ActionStartApplication(Action):
+    """"我要申请": start (or resume) the application form for the bundle in context."""
+
+    def name(self) -> str:
+        return "action_start_application"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        d, kb, sender = dialog(), knowledge(), tracker.sender_id
+        text = tracker.latest_message.get("text") or ""
+        s = subject(tracker, kb)
+        draft = d.apps.open_draft(sender)
+        if draft and (s.bundle is None or s.bundle.id == draft.bundle_id):
+            bundle_id = draft.bundle_id
+        elif s.bundle is None:
+            dispatcher.utter_message(text=render.clarify("申请"),
+                                     buttons=choice_buttons("start_application", likely_bundles(tracker, kb)))
+            return []
+        else:
+            bundle_id = s.bundle.id
+        done = None if draft else recent_submission(d.apps, sender, text)
+        if done is not None:
+            dispatcher.utter_message(text=f"您的申请已提交（编号 {done.number}），不会重复提交。")
+            return []
+        try:
+            turn = d.begin(sender, bundle_id)
+        except NotFound:  # no online form for this bundle yet
+            dispatcher.utter_message(text=render.apply_offline(kb.bundle(bundle_id)))
+            return [SlotSet("bundle", bundle_id)]
+        _say(dispatcher, turn)
+        if d.apps.open_draft(sender) is None or d.apps.open_draft(sender).bundle_id != bundle_id:
+            return [SlotSet("bundle", bundle_id)]
+        return [SlotSet("bundle", bundle_id), SlotSet("item", None), SlotSet(SLOT, None),
+                SlotSet("requested_slot", None), FollowupAction(FORM)]
+
+
+class ActionAskApplicationAnswer(Action):
+    """The form's question: whatever the draft needs next."""
+
+    def name(self) -> str:
+        return f"action_ask_{SLOT}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        message = dialog().prompt(tracker.sender_id)
+        if message is None:
+            dispatcher.utter_message(text="这份申请已经结束了。需要办理可以说“我要申请”。")
+            return [SlotSet(SLOT, "done")]
+        dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        return []
+
+
+class ValidateApplicationForm(FormValidationAction):
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def extract_application_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: dict[str, Any]) -> dict[str, Any]:
+        """The citizen's reply, unless it is a question (then the form waits)."""
+        if tracker.get_slot("requested_slot") != SLOT:
+            return {}  # the form is just opening: "我要申请" is not a reply
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in QUESTION_INTENTS and not dialog().accepts(tracker.sender_id, text):
+            return {}
+        return {SLOT: text}
+
+    def validate_application_answer(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if not value:  # the slot reset when the form opens, not a reply
+            return {SLOT: None}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        turn = dialog().answer(tracker.sender_id, str(value or ""), intent)
+        _say(dispatcher, turn)
+        return {SLOT: "done" if turn.finished else None}
+
+
+class ActionApplicationDone(Action):
+    """After the form closes: clear its slot so the next application starts fresh."""
+
+    def name(self) -> str:
+        return "action_application_done"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        return [SlotSet(SLOT, None), SlotSet("requested_slot", None)]
+
+
+class ActionCancelApplication(Action):
+    """"取消申请" outside the form (e.g. days later): cancel the open draft if any."""
+
+    def name(self) -> str:
+        return "action_cancel_application"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        d = dialog()
+        draft = d.apps.open_draft(tracker.sender_id)
+        if draft is None:
+            dispatcher.utter_message(text="您目前没有正在填写的申请。还有什么可以帮您？")
+            return []
+        d.apps.cancel(draft.id)
+        dispatcher.utter_message(text="好的，已取消这份申请，填写的信息已删除。需要时随时说“我要申请”。")
+        return [SlotSet(SLOT, None)]
+
+
+class ActionAcknowledge(Action):
+    """"好的/确认" with no question pending; a retried "确认提交" gets its number back."""
+
+    def name(self) -> str:
+        return "action_acknowledge"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict]:
+        d = dialog()
+        done = recent_submission(d.apps, tracker.sender_id, tracker.latest_message.get("text") or "")
+        if done is not None:
+            bundle = knowledge().bundle(done.bundle_id)
+            text, buttons = submitted(bundle, done)
+            dispatcher.utter_message(text="这份申请已经提交过了，不会重复提交。\n" + text, buttons=buttons)
+            return []
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+

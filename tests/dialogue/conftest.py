@@ -1,0 +1,77 @@
+"""A real Rasa server (our REST channel, SQL tracker store) and action server,
+driven over HTTP exactly as a client or an outside check would."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
+from tests.conftest import ROOT, free_port, wait_http
+
+_ids = itertools.count()
+
+
+class Stack:
+    def __init__(self, model: Path, var_dir: Path):
+        self.model, self.var_dir = model, var_dir
+        self.procs: list[subprocess.Popen] = []
+        self.rasa_port = self.actions_port = 0
+
+    def start(self) -> Stack:
+        self.rasa_port, self.actions_port = free_port(), free_port()
+        endpoints = write_endpoints(self.actions_port, self.var_dir)
+        env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir)}
+        log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
+        for cmd in (action_server_cmd(self.actions_port),
+                    rasa_server_cmd(self.model, self.rasa_port, endpoints)):
+            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log))
+        wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
+        wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=60)
+        self.procs = []
+
+    def post(self, sender: str, message: str) -> list[dict]:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": message}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - loopback
+            return json.loads(resp.read())
+
+
+class RestChat:
+    """One citizen talking to the stack over POST /webhooks/rest/webhook."""
+
+    def __init__(self, stack: Stack, sender: str | None = None):
+        self.stack = stack
+        self.sender = sender or f"rest-{next(_ids)}-{os.getpid()}"
+        self.last: list[dict] = []
+
+    def say(self, text: str) -> str:
+        self.last = self.stack.post(self.sender, text)
+        return "\n".join(m.get("text", "") for m in self.last)
+
+
+@pytest.fixture(scope="session")
+def stack(model_path, database_url, tmp_path_factory):
+    s = Stack(model_path, tmp_path_factory.mktemp("stack")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def rest_chat(stack) -> RestChat:
+    return RestChat(stack)
