@@ -317,6 +317,8 @@ class OutboxMessage(Base):
     next_attempt_at = Column(DateTime(timezone=True), nullable=False, index=True)
     sent_at = Column(DateTime(timezone=True), index=True)
     last_error = Column(Text)
+    claimed_until = Column(DateTime(timezone=True))  # a sender is delivering it now
+    delivered_via = Column(String(16))  # wechat_cs | mp_subscribe | none
 
 
 class Rating(Base):
@@ -347,3 +349,49 @@ class DepartmentKey(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
     revoked_at = Column(DateTime(timezone=True))
 
+
+# ---------------------------------------------------------------------------
+# WeChat: state shared by every server process (tokens, pushed messages,
+# mini-program subscriptions).
+# ---------------------------------------------------------------------------
+
+
+class WeChatToken(Base):
+    """The access_token of one AppID, fetched by one process and cached for all."""
+
+    __tablename__ = "wechat_tokens"
+
+    appid = Column(String(64), primary_key=True)
+    ciphertext = Column(Text)  # Fernet-encrypted access_token
+    expires_at = Column(DateTime(timezone=True))
+    generation = Column(Integer, nullable=False, default=0)
+    lease_owner = Column(String(64))  # the process currently fetching a fresh token
+    lease_until = Column(DateTime(timezone=True))
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class WeChatInbound(Base):
+    """A message or event WeChat pushed: a retry of it never runs the dialogue twice."""
+
+    __tablename__ = "wechat_inbound"
+
+    key = Column(String(128), primary_key=True)  # MsgId, or FromUserName+CreateTime
+    openid = Column(String(64), nullable=False, index=True)
+    state = Column(String(16), nullable=False)  # processing|replied|async|done|failed
+    reply = Column(EncryptedJSON)  # the bot's texts, kept for retries of a passive reply
+    received_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+    lease_until = Column(DateTime(timezone=True))
+
+
+class MpSubscription(Base):
+    """One-time subscribe-message grants of a mini-program user, per template."""
+
+    __tablename__ = "mp_subscriptions"
+    __table_args__ = (UniqueConstraint("openid", "template_id"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    openid = Column(String(64), nullable=False)
+    template_id = Column(String(128), nullable=False)
+    remaining = Column(Integer, nullable=False, default=0)
+    updated_at = Column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,253 @@
+"""The access_token of one AppID, shared by every process through table wechat_tokens.
+
+Why so careful: each fresh fetch can invalidate the token other processes hold, and
+the daily quota for fetching is small. So:
+
+* the token is stored encrypted (bot.privacy.crypto) with the moment we stop using
+  it (``expires_at``: WeChat's expiry minus a margin, so it is refreshed *before* it
+  expires) and a ``generation`` that grows with every fetch;
+* one process fetches at a time: it takes a lease with one atomic
+  ``UPDATE … WHERE lease_until IS NULL OR lease_until < now`` (works on SQLite and
+  PostgreSQL alike); the others poll the row until the new token appears or the
+  lease runs out (a crashed fetcher's lease simply expires);
+* when WeChat says a token is bad (40001/40014/42001) the caller invalidates it only
+  if the stored generation is still the one that failed, so a token another process
+  has just refreshed is never thrown away;
+* the stable_token API is used (normal mode); force_refresh only when WeChat keeps
+  handing back the very token it just rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from bot.models import WeChatToken
+from bot.privacy import crypto
+from wechat.api.client import Transport, WeChatUnavailable
+
+log = logging.getLogger("wechat.api.token")
+
+REFRESH_MARGIN = 300.0  # refresh this long before WeChat's expiry (capped at 10 % of the TTL)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str = field(repr=False)
+    generation: int
+    expires_at: datetime  # when we stop using it (before WeChat's own expiry)
+
+    def fresh(self, now: datetime | None = None) -> bool:
+        return (now or _now()) < self.expires_at
+
+
+@dataclass(frozen=True)
+class _Lease:
+    previous: str | None = field(repr=False)  # the stored token (to spot WeChat repeating it)
+    invalidated: bool  # the stored token was reported bad (not merely old)
+
+
+class AccessTokenManager:
+    """get() a valid token; invalidate(token) after WeChat rejected it."""
+
+    def __init__(self, transport: Transport, appid: str, secret: str, *,
+                 sessions: sessionmaker | None = None, stable: bool = True,
+                 lease: float = 20.0, wait: float = 30.0, poll: float = 0.1,
+                 margin: float = REFRESH_MARGIN):
+        self._transport, self.appid, self._secret = transport, appid, secret
+        self._sessions = sessions
+        self.stable, self.lease, self.wait, self.poll, self.margin = stable, lease, wait, poll, margin
+        self.owner = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._cached: AccessToken | None = None
+        self._lock: asyncio.Lock | None = None
+        self._row_ready = False
+
+    def __repr__(self) -> str:
+        return f"AccessTokenManager(appid={self.appid!r})"
+
+    # -- public -----------------------------------------------------------------
+    async def get(self) -> AccessToken:
+        cached = self._cached
+        if cached is not None and cached.fresh():
+            return cached
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # one coroutine per process talks to the table
+            cached = self._cached
+            if cached is not None and cached.fresh():
+                return cached
+            token = await self._obtain()
+            self._cached = token
+            return token
+
+    async def invalidate(self, token: AccessToken) -> bool:
+        """WeChat rejected ``token``: drop it unless it has been replaced meanwhile."""
+        if self._cached is not None and self._cached.generation == token.generation:
+            self._cached = None
+        dropped = await asyncio.to_thread(self._invalidate_row, token.generation)
+        log.info("access_token of %s generation %d rejected by WeChat; %s", self.appid,
+                 token.generation, "invalidated" if dropped else "already replaced")
+        return dropped
+
+    # -- the shared row ---------------------------------------------------------
+    def _db(self) -> sessionmaker:
+        if self._sessions is None:
+            from bot.db import session_factory
+
+            self._sessions = session_factory()
+        return self._sessions
+
+    async def _obtain(self) -> AccessToken:
+        deadline = time.monotonic() + self.wait
+        waited = False
+        while True:
+            found = await asyncio.to_thread(self._read_or_lease)
+            if isinstance(found, AccessToken):
+                if waited:
+                    log.debug("access_token of %s fetched by another process", self.appid)
+                return found
+            if isinstance(found, _Lease):
+                return await self._fetch_and_store(found)
+            if time.monotonic() > deadline:
+                raise WeChatUnavailable("timed out waiting for another process to fetch the "
+                                        "access_token", "cgi-bin/stable_token")
+            waited = True
+            await asyncio.sleep(self.poll * random.uniform(0.5, 1.5))
+
+    def _ensure_row(self) -> None:
+        if self._row_ready:
+            return
+        sessions = self._db()
+        with sessions() as s:
+            exists = s.get(WeChatToken, self.appid) is not None
+        if not exists:
+            try:
+                with sessions.begin() as s:
+                    s.add(WeChatToken(appid=self.appid, generation=0, updated_at=_now()))
+            except IntegrityError:
+                pass  # another process created it first
+        self._row_ready = True
+
+    def _read_or_lease(self) -> AccessToken | _Lease | None:
+        self._ensure_row()
+        sessions = self._db()
+        now = _now()
+        with sessions() as s:
+            row = s.get(WeChatToken, self.appid)
+            if row is not None and row.ciphertext and row.expires_at is not None \
+                    and _aware(row.expires_at) > now:
+                return AccessToken(crypto.decrypt(row.ciphertext), row.generation,
+                                   _aware(row.expires_at))
+        # Needs a fetch: try to become the one process that does it.
+        with sessions.begin() as s:
+            won = s.execute(
+                update(WeChatToken)
+                .where(WeChatToken.appid == self.appid,
+                       or_(WeChatToken.lease_until.is_(None), WeChatToken.lease_until < now),
+                       or_(WeChatToken.expires_at.is_(None), WeChatToken.expires_at <= now))
+                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=self.lease),
+                        updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+        if not won:
+            return None
+        with sessions() as s:
+            row = s.execute(select(WeChatToken).where(WeChatToken.appid == self.appid)).scalar_one()
+            previous = crypto.decrypt(row.ciphertext) if row.ciphertext else None
+            return _Lease(previous, invalidated=bool(row.ciphertext) and row.expires_at is None)
+
+    def _store(self, value: str, expires_in: int) -> AccessToken | None:
+        now = _now()
+        safety = min(self.margin, expires_in * 0.1)
+        usable_until = now + timedelta(seconds=max(1.0, expires_in - safety))
+        with self._db().begin() as s:
+            stored = s.execute(
+                update(WeChatToken)
+                .where(WeChatToken.appid == self.appid, WeChatToken.lease_owner == self.owner)
+                .values(ciphertext=crypto.encrypt(value), expires_at=usable_until,
+                        generation=WeChatToken.generation + 1, lease_owner=None,
+                        lease_until=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if not stored:
+                return None
+            generation = s.execute(select(WeChatToken.generation)
+                                   .where(WeChatToken.appid == self.appid)).scalar_one()
+        return AccessToken(value, generation, usable_until)
+
+    def _release(self) -> None:
+        with self._db().begin() as s:
+            s.execute(update(WeChatToken)
+                      .where(WeChatToken.appid == self.appid, WeChatToken.lease_owner == self.owner)
+                      .values(lease_owner=None, lease_until=None, updated_at=_now())
+                      .execution_options(synchronize_session=False))
+
+    def _invalidate_row(self, generation: int) -> bool:
+        with self._db().begin() as s:
+            return s.execute(
+                update(WeChatToken)
+                .where(WeChatToken.appid == self.appid, WeChatToken.generation == generation,
+                       WeChatToken.expires_at.is_not(None))
+                .values(expires_at=None, updated_at=_now())
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+
+    # -- WeChat -------------------------------------------------------------------
+    async def _fetch_and_store(self, lease: _Lease) -> AccessToken:
+        try:
+            value, expires_in = await self._fetch(force=False)
+            if lease.invalidated and value == lease.previous:
+                # WeChat still hands out the token it just rejected: force a new one.
+                log.warning("stable access_token of %s repeated after rejection; force refresh",
+                            self.appid)
+                value, expires_in = await self._fetch(force=True)
+        except BaseException:
+            await asyncio.to_thread(self._release)
+            raise
+        token = await asyncio.to_thread(self._store, value, expires_in)
+        if token is None:  # our lease ran out meanwhile; use it, but do not publish it
+            log.warning("access_token lease of %s expired during the fetch", self.appid)
+            now = _now()
+            return AccessToken(value, -1, now + timedelta(seconds=max(1.0, expires_in * 0.9)))
+        log.info("access_token of %s fetched (generation %d, valid %ss)", self.appid,
+                 token.generation, expires_in)
+        return token
+
+    async def _fetch(self, *, force: bool) -> tuple[str, int]:
+        if self.stable:
+            data = await self._transport.request(
+                "POST", "cgi-bin/stable_token",
+                body={"grant_type": "client_credential", "appid": self.appid,
+                      "secret": self._secret, "force_refresh": force})
+        else:
+            data = await self._transport.request(
+                "GET", "cgi-bin/token",
+                params={"grant_type": "client_credential", "appid": self.appid,
+                        "secret": self._secret})
+        value, expires_in = data.get("access_token"), int(data.get("expires_in") or 7200)
+        if not value:
+            raise WeChatUnavailable("token response without access_token", "cgi-bin/stable_token",
+                                    ambiguous=False, errcode=-1)
+        return str(value), expires_in
