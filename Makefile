@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055)"
@@ -17,6 +17,7 @@ help:
 	@echo "make eval   - NLU evaluation on tests/nlu against a vanilla baseline"
 	@echo "make bench  - training time and parse latency against the baseline"
 	@echo "make bench-submit - application submissions/s through the REST channel"
+	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
 
 $(STAMP): pyproject.toml constraints.txt
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -54,6 +55,9 @@ bench: install
 
 bench-submit: init model
 	$(PY) -m benchmarks.submissions
+
+bench-wechat: init model
+	$(PY) -m benchmarks.wechat
 
 lint: install
 	$(BIN)/ruff check .

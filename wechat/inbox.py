@@ -1,0 +1,200 @@
+"""Pushed messages, deduplicated across all server processes (table wechat_inbound).
+
+WeChat retries a push it got no answer for within 5 s, up to three times, and may
+send a retry before the first request has finished. Each message therefore gets one
+row, keyed by MsgId (events: FromUserName+CreateTime+Event), and only the process that
+inserted the row — or took over its expired lease — runs the dialogue.
+
+States (every move is a compare-and-set in the database, so two processes never both
+win):
+
+    processing --(answer ready in time)--> replied   the passive reply is stored
+    processing --(budget spent / retry)--> async     the answer goes out by customer
+    async      --(answer delivered)------> done      service message when ready
+    any        --(could not finish)------> failed
+
+The owner renews `lease_until` while it works. A row still processing/async with an
+expired lease belongs to a crashed process: a retry or the sweeper takes it over and
+runs the dialogue from the request stored in `reply` (encrypted at rest).
+The row's `reply` JSON also keeps the numbered choices offered to the citizen, so
+that a later "1" can be sent to Rasa as that button's payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import session_factory
+from bot.models import WeChatInbound
+
+PROCESSING, REPLIED, ASYNC, DONE, FAILED = "processing", "replied", "async", "done", "failed"
+OWNED = (PROCESSING, ASYNC)
+ANSWERED = (REPLIED, ASYNC, DONE)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def message_key(msg: Any) -> str:
+    """MsgId for messages; FromUserName+CreateTime (+Event) for events, which have none."""
+    data = getattr(msg, "_data", {})
+    msg_id = str(data.get("MsgId") or "").strip()
+    if msg_id:
+        return f"msg:{msg_id}"[:128]
+    event = str(data.get("Event") or data.get("MsgType") or "").strip().lower()
+    return f"evt:{data.get('FromUserName', '')}:{data.get('CreateTime', '')}:{event}"[:128]
+
+
+@dataclass
+class Entry:
+    key: str
+    openid: str
+    state: str
+    reply: dict = field(default_factory=dict)
+    received_at: datetime | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def request(self) -> dict | None:
+        return self.reply.get("request")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """acquired: this process must run the dialogue. recovered: a crashed owner's row."""
+
+    acquired: bool
+    entry: Entry
+    recovered: bool = False
+
+
+def _entry(row: WeChatInbound) -> Entry:
+    return Entry(row.key, row.openid, row.state, dict(row.reply or {}), row.received_at,
+                 row.lease_until)
+
+
+class Inbox:
+    def __init__(self, sessions: sessionmaker | None = None, lease_seconds: float = 15.0):
+        self._sessions = sessions or session_factory()
+        self.lease = timedelta(seconds=lease_seconds)
+
+    # -- claiming ----------------------------------------------------------------
+
+    def claim(self, key: str, openid: str, request: dict | None = None) -> Claim:
+        """Insert the row (first delivery) or take over an expired lease (crash)."""
+        now = _now()
+        try:
+            with self._sessions.begin() as session:
+                session.add(WeChatInbound(
+                    key=key, openid=openid, state=PROCESSING,
+                    reply={"request": request} if request else None,
+                    received_at=now, updated_at=now, lease_until=now + self.lease))
+            return Claim(True, Entry(key, openid, PROCESSING, {"request": request} if request
+                                     else {}, now, now + self.lease))
+        except IntegrityError:
+            pass
+        with self._sessions.begin() as session:
+            taken = session.execute(
+                update(WeChatInbound)
+                .where(WeChatInbound.key == key, WeChatInbound.state.in_(OWNED),
+                       (WeChatInbound.lease_until.is_(None)) | (WeChatInbound.lease_until < now))
+                .values(lease_until=now + self.lease, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        entry = self.get(key)
+        if entry is None:  # deleted in between: extremely unlikely; treat as new
+            return self.claim(key, openid, request)
+        return Claim(bool(taken), entry, recovered=bool(taken))
+
+    def save_request(self, key: str, request: dict) -> None:
+        """What goes to Rasa (vaulted), kept so a crashed turn can be re-run."""
+        with self._sessions.begin() as session:
+            row = session.get(WeChatInbound, key)
+            if row is not None:
+                row.reply = {**(row.reply or {}), "request": request}
+                row.updated_at = _now()
+
+    def renew(self, key: str) -> None:
+        now = _now()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(WeChatInbound)
+                .where(WeChatInbound.key == key, WeChatInbound.state.in_(OWNED))
+                .values(lease_until=now + self.lease, updated_at=now)
+                .execution_options(synchronize_session=False))
+
+    # -- finishing ---------------------------------------------------------------
+
+    def _move(self, key: str, from_states: tuple[str, ...], to_state: str,
+              reply: dict | None = None, keep_lease: bool = False) -> bool:
+        # A conditional UPDATE, not read-modify-write: SQLite does not lock on SELECT.
+        now = _now()
+        values: dict[str, Any] = {"state": to_state, "updated_at": now}
+        if reply is not None:  # the whole JSON: callers pass the request along
+            values["reply"] = reply
+        if not keep_lease:
+            values["lease_until"] = None
+        with self._sessions.begin() as session:
+            return bool(session.execute(
+                update(WeChatInbound)
+                .where(WeChatInbound.key == key, WeChatInbound.state.in_(from_states))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ).rowcount)
+
+    def finish_passive(self, key: str, reply: dict) -> bool:
+        """processing → replied, `reply` replacing the row's JSON (keep "request" in it).
+        False: the turn went async meanwhile (deliver it so)."""
+        return self._move(key, (PROCESSING,), REPLIED, reply)
+
+    def to_async(self, key: str) -> bool:
+        """processing → async (the HTTP answer is "success"). False: already replied/async."""
+        return self._move(key, (PROCESSING,), ASYNC, keep_lease=True)
+
+    def finish_async(self, key: str, reply: dict, delivered: bool = True) -> None:
+        self._move(key, OWNED, DONE if delivered else FAILED, reply)
+
+    def record(self, key: str, openid: str, reply: dict) -> Claim:
+        """A push answered without a dialogue (event, unsupported type): one row, replied."""
+        claim = self.claim(key, openid)
+        if claim.acquired:
+            self.finish_passive(key, reply)
+        return claim
+
+    # -- reading -----------------------------------------------------------------
+
+    def get(self, key: str) -> Entry | None:
+        with self._sessions() as session:
+            row = session.get(WeChatInbound, key)
+            return _entry(row) if row is not None else None
+
+    def last_choices(self, openid: str, before_key: str | None = None) -> list[dict]:
+        """The numbered choices of the newest answered turn of this citizen."""
+        with self._sessions() as session:
+            query = (select(WeChatInbound)
+                     .where(WeChatInbound.openid == openid, WeChatInbound.state.in_(ANSWERED))
+                     .order_by(WeChatInbound.received_at.desc()).limit(5))
+            for row in session.execute(query).scalars():
+                if row.key == before_key:
+                    continue
+                return list((row.reply or {}).get("choices") or [])
+        return []
+
+    def abandoned(self, max_age: timedelta = timedelta(hours=1), limit: int = 20) -> list[Entry]:
+        """Rows whose owner died (lease expired while processing/async), newest first."""
+        now = _now()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(WeChatInbound)
+                .where(WeChatInbound.state.in_(OWNED), WeChatInbound.lease_until < now,
+                       WeChatInbound.received_at > now - max_age)
+                .order_by(WeChatInbound.received_at).limit(limit)
+            ).scalars().all()
+            return [_entry(r) for r in rows]
