@@ -128,8 +128,7 @@ class DirectApplications:
             if spec.id not in answers or spec.id not in needed:
                 continue
             checked = self.clean(spec, answers[spec.id], draft.values)
-            if not checked.ok:
-                draft.values.pop(spec.id, None)
+            if not checked.ok:  # an earlier good answer stays, as in the chat
                 out.errors.append(FieldError(spec.id, spec.label, checked.error))
                 continue
             draft.values[spec.id] = checked.value

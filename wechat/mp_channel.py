@@ -1,0 +1,80 @@
+"""The mini-program's private door into Rasa: POST /webhooks/miniprogram/webhook.
+
+Only our backend may call it. The Rasa server is reachable from outside (the
+Official Account push URL lives on it), so every request carries an HMAC of
+its body made with a key derived from YJS_DATA_KEY, with a timestamp, checked
+in constant time before anything is parsed. Sender ids must be "mp:<openid>":
+this channel can never speak for an Official Account or REST user. As in the
+REST channel, 身份证号 and phone numbers are vaulted before Rasa sees the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.rest import MAX_MESSAGE_CHARS
+from bot.privacy.vault import Vault
+from wechat.miniprogram.keys import SIGNATURE_HEADER, verify_body
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024
+_SENDER_RE = re.compile(r"mp:[A-Za-z0-9_-]{6,64}")
+
+
+class MiniProgramInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "miniprogram"
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("miniprogram_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.body or b""
+            if len(body) > MAX_BODY:
+                return response.json({"error": "too_large"}, status=413)
+            if not verify_body(request.headers.get(SIGNATURE_HEADER), body):
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return response.json({"error": "bad_json"}, status=400)
+            if not isinstance(data, dict):
+                return response.json({"error": "bad_json"}, status=400)
+            sender, text = data.get("sender"), data.get("message")
+            if not isinstance(sender, str) or not _SENDER_RE.fullmatch(sender):
+                return response.json({"error": "forbidden_sender"}, status=403)
+            if not isinstance(text, str) or not text.strip():
+                return response.json({"error": "bad_request"}, status=400)
+            text = await asyncio.to_thread(self.vault.protect, text[:MAX_MESSAGE_CHARS], sender)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+            except asyncio.CancelledError:
+                logger.error("miniprogram message timed out for %s…", sender[3:9])
+            except Exception:  # noqa: BLE001 - answer with what was collected
+                logger.exception("miniprogram message failed for %s…", sender[3:9])
+            return response.json(collector.messages)
+
+        return bp
