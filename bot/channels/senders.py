@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 MP_PREFIX = "mp:"  # mini-program users: "mp:" + openid
-_OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")  # Official Account users: their openid
+OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")  # Official Account users: their openid
 
 
 def is_reserved(sender: str) -> bool:
-    return sender.startswith(MP_PREFIX) or bool(_OPENID.match(sender))
+    return sender.startswith(MP_PREFIX) or bool(OPENID.match(sender))

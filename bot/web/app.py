@@ -14,6 +14,7 @@ from bot.config import port
 from bot.db import get_engine
 from bot.kb.service import KnowledgeService
 from bot.web import departments
+from wechat.miniprogram import setup as setup_miniprogram
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -35,12 +36,17 @@ def create_app(apps: Applications | None = None, keys: DepartmentKeys | None = N
     app[departments.APPS] = apps or Applications(KnowledgeService())
     app[departments.KEYS] = keys or DepartmentKeys()
     app.add_routes([web.get("/healthz", healthz), *departments.routes()])
+    setup_miniprogram(app)  # /api/mp/…: the WeChat mini-program backend
     return app
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    web.run_app(create_app(), host="0.0.0.0", port=port("CONSOLE_PORT", 8000))
+    from wechat.delivery import cleanup_ctx
+
+    app = create_app()
+    app.cleanup_ctx.append(cleanup_ctx)  # outbox delivery runs while the backend runs
+    web.run_app(app, host="0.0.0.0", port=port("CONSOLE_PORT", 8000))
 
 
 if __name__ == "__main__":
