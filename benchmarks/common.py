@@ -80,3 +80,27 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def prepare_database() -> Path:
+    """Migrate and seed the scratch database (knowledge base, demo citizens); the model."""
+    from bot.applications.shared_data import seed_demo_records
+    from bot.db import session_scope
+    from bot.kb.seed import seed
+    from bot.migrate import upgrade
+    from bot.model import ensure_model
+
+    model = ensure_model()
+    upgrade()
+    with session_scope() as session:
+        seed(session)
+        seed_demo_records(session)
+    return model
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -26,7 +26,7 @@ os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR / 'bench.db'}"
 os.environ.setdefault("YJS_DATA_KEY", __import__("cryptography.fernet").fernet.Fernet.generate_key().decode())
 os.environ["YJS_VAR_DIR"] = str(WORKDIR)
 
-from benchmarks.common import percentile  # noqa: E402
+from benchmarks.common import free_port, percentile, prepare_database  # noqa: E402
 from bot.config import ROOT  # noqa: E402
 
 CITIZENS = int(os.environ.get("BENCH_CITIZENS", "12"))
@@ -36,13 +36,6 @@ SCRIPT = ["孩子出生了要办什么", "我要申请", "2", None, "陈大文",
           "男", "昨天", "广州市妇女儿童医疗中心", "广州市天河区体育西路101号", "确认提交"]
 QUESTION = "孩子出生要办什么"
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post(port: int, sender: str, text: str) -> tuple[float, str]:
@@ -75,7 +68,7 @@ def _start(model: Path) -> tuple[list[subprocess.Popen], int]:
     from bot.model import rasa_env
     from bot.run import action_server_cmd, rasa_server_cmd, wait_until_up, write_endpoints
 
-    rasa_port, actions_port = _free_port(), _free_port()
+    rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     env = {**rasa_env(), **{k: os.environ[k] for k in ("DATABASE_URL", "YJS_DATA_KEY", "YJS_VAR_DIR")}}
     log = open(WORKDIR / "servers.log", "ab")  # noqa: SIM115 - lives as long as the servers
@@ -88,17 +81,8 @@ def _start(model: Path) -> tuple[list[subprocess.Popen], int]:
 
 
 def main() -> int:
-    from bot.applications.shared_data import seed_demo_records
-    from bot.db import session_scope
-    from bot.kb.seed import seed
-    from bot.migrate import upgrade
-    from bot.model import ensure_model
 
-    model = ensure_model()
-    upgrade()
-    with session_scope() as session:
-        seed(session)
-        seed_demo_records(session)
+    model = prepare_database()
     procs, port = _start(model)
     try:
         _post(port, "warm-up", QUESTION)

@@ -30,7 +30,7 @@ os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR / 'bench.db'}"
 os.environ.setdefault("YJS_DATA_KEY", __import__("cryptography.fernet").fernet.Fernet.generate_key().decode())
 os.environ["YJS_VAR_DIR"] = str(WORKDIR)
 
-from benchmarks.common import percentile  # noqa: E402
+from benchmarks.common import free_port, percentile, prepare_database  # noqa: E402
 from bot.config import ROOT  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "60"))
@@ -39,13 +39,6 @@ QUESTION = "孩子出生要办什么"
 APPID, SECRET, TOKEN = "wxbench00000000001", "bench-secret-0123456789abcdef0123", "bench-token"
 ACCOUNT = "gh_7f083739789a"
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rest(port: int) -> Callable[[int], float]:
@@ -86,7 +79,7 @@ def _start(model: Path, api_base: str, aes_key: str) -> tuple[list[subprocess.Po
     from bot.model import rasa_env
     from bot.run import action_server_cmd, rasa_server_cmd, wait_until_up, write_endpoints
 
-    rasa_port, actions_port = _free_port(), _free_port()
+    rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     credentials = WORKDIR / "credentials.yml"
     credentials.write_text("bot.channels.rest.VaultedRestInput:\nwechat.channel.WeChatInput:\n",
@@ -116,19 +109,10 @@ def _run(one: Callable[[int], float], concurrency: int) -> tuple[list[float], fl
 
 
 def main() -> int:
-    from bot.applications.shared_data import seed_demo_records
-    from bot.db import session_scope
-    from bot.kb.seed import seed
-    from bot.migrate import upgrade
-    from bot.model import ensure_model
     from tests.wechat.channel.pushes import new_aes_key
     from wechat.fake import FakeWeChat
 
-    model = ensure_model()
-    upgrade()
-    with session_scope() as session:
-        seed(session)
-        seed_demo_records(session)
+    model = prepare_database()
     fake = FakeWeChat({APPID: SECRET})
     api_base, aes_key = fake.start(), new_aes_key()
     procs, port = _start(model, api_base, aes_key)

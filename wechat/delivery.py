@@ -50,6 +50,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.channels.senders import MP_PREFIX, OPENID
+from bot.clock import aware as _aware
+from bot.clock import now as _now
 from bot.models import MpSubscription, OutboxMessage, WeChatInbound
 from wechat.api import WeChatAPIError, WeChatClient, mask_openid, mini_program, official_account
 from wechat.config import WeChatSettings
@@ -71,14 +73,6 @@ DEFAULT_STATUS_FIELDS = {"character_string1": "number", "thing2": "text", "time3
 BEIJING = timezone(timedelta(hours=8))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 def recipient_kind(recipient: str) -> str:

@@ -60,14 +60,19 @@ def fake_wechat():
 
 @pytest.fixture
 def wechat(fake_wechat, database_url):
-    from sqlalchemy import delete
+    from sqlalchemy import delete, update
 
+    from bot.clock import now
     from bot.db import session_scope
-    from bot.models import WeChatToken
+    from bot.models import OutboxMessage, WeChatToken
 
     fake_wechat.reset()
     with session_scope() as session:
         session.execute(delete(WeChatToken))
+        # Notifications left by earlier tests sharing this database are not ours to
+        # deliver: close them so each test's sender sees only its own rows.
+        session.execute(update(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+                        .values(sent_at=now(), delivered_via="none"))
     yield fake_wechat
 
 

@@ -27,12 +27,14 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from bot.clock import aware as _aware
+from bot.clock import now as _now
 from bot.models import WeChatToken
 from bot.privacy import crypto
 from wechat.api.client import Transport, WeChatUnavailable
@@ -42,15 +44,6 @@ log = logging.getLogger("wechat.api.token")
 REFRESH_MARGIN = 300.0  # refresh this long before WeChat's expiry (capped at 10 % of the TTL)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
