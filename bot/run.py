@@ -16,6 +16,9 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
 
 from bot.config import ROOT, VAR_DIR, port
 from bot.model import ensure_model, rasa_env
@@ -26,19 +29,47 @@ STOP_TIMEOUT = 15
 
 def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
     """Rasa's endpoints: our action server and the SQL tracker store (conversations,
-    half-filled forms included, survive restarts)."""
+    half-filled forms included, survive restarts). The scale-out path comes from the
+    environment: TRACKER_DB_URL (e.g. PostgreSQL), REDIS_URL (lock store: one
+    citizen's turns in order across Rasa processes), RABBITMQ_URL (event broker)."""
     directory.mkdir(parents=True, exist_ok=True)
+    endpoints: dict = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"},
+        "tracker_store": _tracker_store(os.environ.get("TRACKER_DB_URL"), directory),
+    }
+    if os.environ.get("REDIS_URL"):
+        url = urlsplit(os.environ["REDIS_URL"])
+        endpoints["lock_store"] = {
+            "type": "redis", "url": url.hostname or "localhost", "port": url.port or 6379,
+            "db": int(url.path.strip("/") or 0), "password": url.password,
+            "key_prefix": "yjs"}
+    if os.environ.get("RABBITMQ_URL"):
+        url = urlsplit(os.environ["RABBITMQ_URL"])
+        endpoints["event_broker"] = {
+            "type": "pika", "url": url.hostname or "localhost", "port": url.port or 5672,
+            "username": unquote(url.username or "guest"),
+            "password": unquote(url.password or "guest"),
+            "queues": [os.environ.get("RABBITMQ_QUEUE", "rasa_events")]}
     path = directory / "endpoints.yml"
-    path.write_text(
-        "action_endpoint:\n"
-        f"  url: http://127.0.0.1:{actions_port}/webhook\n"
-        "tracker_store:\n"
-        "  type: SQL\n"
-        "  dialect: sqlite\n"
-        f"  db: {directory / 'tracker.db'}\n",
-        encoding="utf-8",
-    )
+    path.write_text(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    os.chmod(path, 0o600)  # may hold passwords
     return path
+
+
+def _tracker_store(url: str | None, directory: Path) -> dict:
+    if not url:
+        return {"type": "SQL", "dialect": "sqlite", "db": str(directory / "tracker.db")}
+    parts = urlsplit(url)
+    store = {"type": "SQL", "dialect": parts.scheme.split("+")[0],
+             "url": parts.hostname, "db": parts.path.lstrip("/")}
+    if parts.port:
+        store["port"] = parts.port
+    if parts.username:
+        store["username"] = unquote(parts.username)
+    if parts.password:
+        store["password"] = unquote(parts.password)
+    return store
 
 
 def action_server_cmd(actions_port: int) -> list[str]:
@@ -142,6 +173,8 @@ class Supervisor:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run the assistant")
     parser.add_argument("--chat", action="store_true", help="terminal chat instead of the server")
+    parser.add_argument("--wechat-fake", action="store_true",
+                        help="point the WeChat clients at a local fake of WeChat's servers")
     args = parser.parse_args(argv)
     try:
         data_key()  # production without YJS_DATA_KEY stops here, before any server starts
@@ -161,12 +194,21 @@ def main(argv: list[str] | None = None) -> int:
                                     "--endpoints", str(endpoints)], cwd=ROOT, env=rasa_env())
         finally:
             actions.stop()
+    children = []
+    if args.wechat_fake or os.environ.get("WECHAT") == "fake":
+        from wechat.fake.local import fake_cmd, fake_env
+
+        env = fake_env(VAR_DIR)
+        os.environ.update(env)  # inherited by every child
+        children.append(Child("fake WeChat", fake_cmd(env, sys.executable)))
+        print(f"[run] WeChat clients use the local fake at {env['WECHAT_API_BASE']}; "
+              f"credentials in {VAR_DIR / 'wechat-fake.env'}", file=sys.stderr)
     server = Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))
     backend = Child("backend", backend_cmd())
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
           "(Ctrl-C stops all)", file=sys.stderr)
-    return Supervisor([actions, server, backend]).run()
+    return Supervisor([*children, actions, server, backend]).run()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`make run`'s supervisor: serves the contract's endpoints and stops cleanly."""
+"""`make run`'s supervisor: serves the contract's endpoints and stops cleanly.
+Run here in its WeChat=fake mode, so both WeChat doors are exercised as wired."""
 
 import json
 import os
@@ -25,19 +26,25 @@ def post(url: str, body: dict) -> tuple[int, object]:
         return err.code, None
 
 
+FAKE_ENV: dict[str, str] = {}  # what `make run WECHAT=fake` generated
+
+
 @pytest.fixture(scope="module")
 def served(model_path, database_url, tmp_path_factory):
     rasa_port, actions_port, console_port = free_port(), free_port(), free_port()
+    var_dir = tmp_path_factory.mktemp("var")
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTIONS_PORT": str(actions_port),
-           "CONSOLE_PORT": str(console_port),
-           "DATABASE_URL": database_url, "RASA_TOKEN": "s3cret",
-           "YJS_VAR_DIR": str(tmp_path_factory.mktemp("var"))}
+           "CONSOLE_PORT": str(console_port), "WECHAT": "fake",
+           "WECHAT_FAKE_PORT": str(free_port()),
+           "DATABASE_URL": database_url, "RASA_TOKEN": "s3cret", "YJS_VAR_DIR": str(var_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "bot.run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_http(f"http://127.0.0.1:{rasa_port}/", proc, timeout=300)
         wait_http(f"http://127.0.0.1:{actions_port}/health", proc, timeout=120)
         wait_http(f"http://127.0.0.1:{console_port}/healthz", proc, timeout=120)
+        FAKE_ENV.update(line.split("=", 1) for line in
+                        (var_dir / "wechat-fake.env").read_text().split())
         yield proc, rasa_port, actions_port, console_port
     finally:
         if proc.poll() is None:
@@ -66,6 +73,31 @@ def test_backend_health(served):
     *_, console_port = served
     with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/healthz", timeout=5) as resp:
         assert resp.status == 200 and json.loads(resp.read()) == {"status": "ok"}
+
+
+def test_official_account_push_gets_a_passive_reply(served):
+    from tests.wechat.channel.pushes import WeChatSim, new_openid
+
+    _, rasa_port, _, _ = served
+    sim = WeChatSim(url=f"http://127.0.0.1:{rasa_port}/webhooks/wechat/webhook",
+                    token=FAKE_ENV["WECHAT_TOKEN"], aes_key=FAKE_ENV["WECHAT_AES_KEY"],
+                    appid=FAKE_ENV["WECHAT_APPID"])
+    reply = sim.send(sim.text(new_openid(), "孩子出生要办什么"), safe=True)
+    assert reply.status == 200 and "新生儿出生" in reply.text
+
+
+def test_mini_program_login_and_chat_through_the_fake(served):
+    *_, console_port = served
+    base = f"http://127.0.0.1:{console_port}/api/mp"
+    status, login = post(f"{base}/login", {"code": "run-test-code"})
+    assert status == 200 and login["token"]
+    req = urllib.request.Request(f"{base}/chat", method="POST",
+                                 data=json.dumps({"message": "我爸走了后面要办啥"}).encode(),
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {login['token']}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        answer = json.loads(resp.read())
+    assert "公民身后" in "\n".join(m["text"] for m in answer["messages"])
 
 
 def test_ctrl_c_stops_all(served):

@@ -3,6 +3,7 @@ driven over HTTP exactly as a client or an outside check would."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -18,16 +19,31 @@ from tests.conftest import ROOT, free_port, wait_http
 _ids = itertools.count()
 
 
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class Stack:
-    def __init__(self, model: Path, var_dir: Path):
-        self.model, self.var_dir = model, var_dir
+    def __init__(self, model: Path, var_dir: Path, env: dict[str, str] | None = None):
+        self.model, self.var_dir, self.extra_env = model, var_dir, env or {}
         self.procs: list[subprocess.Popen] = []
         self.rasa_port = self.actions_port = 0
 
     def start(self) -> Stack:
         self.rasa_port, self.actions_port = free_port(), free_port()
-        endpoints = write_endpoints(self.actions_port, self.var_dir)
-        env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir)}
+        env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir), **self.extra_env}
+        with _environ(self.extra_env):
+            endpoints = write_endpoints(self.actions_port, self.var_dir)
         log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
         for cmd in (action_server_cmd(self.actions_port),
                     rasa_server_cmd(self.model, self.rasa_port, endpoints)):
