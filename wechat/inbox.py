@@ -188,7 +188,7 @@ class Inbox:
         return []
 
     def abandoned(self, max_age: timedelta = timedelta(hours=1), limit: int = 20) -> list[Entry]:
-        """Rows whose owner died (lease expired while processing/async), newest first."""
+        """Rows whose owner died (lease expired while processing/async), oldest first."""
         now = _now()
         with self._sessions() as session:
             rows = session.execute(

@@ -60,7 +60,7 @@ def fake_wechat():
 
 @pytest.fixture
 def wechat(fake_wechat, database_url):
-    from sqlalchemy import delete, update
+    from sqlalchemy import update
 
     from bot.clock import now
     from bot.db import session_scope
@@ -68,7 +68,11 @@ def wechat(fake_wechat, database_url):
 
     fake_wechat.reset()
     with session_scope() as session:
-        session.execute(delete(WeChatToken))
+        # Forget cached tokens the way an operator would, keeping generations monotonic
+        # (server processes of other tests may still hold the row).
+        session.execute(update(WeChatToken).values(
+            ciphertext=None, expires_at=None, lease_owner=None, lease_until=None,
+            generation=WeChatToken.generation + 1))
         # Notifications left by earlier tests sharing this database are not ours to
         # deliver: close them so each test's sender sees only its own rows.
         session.execute(update(OutboxMessage).where(OutboxMessage.sent_at.is_(None))

@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from sqlalchemy import select
 
 from bot.applications import outbox
+from bot.clock import now as _now
 from bot.db import session_scope
 from bot.models import MpSubscription, OutboxMessage, WeChatInbound
 from tests.conftest import ROOT
@@ -29,10 +30,6 @@ _n = itertools.count()
 
 def new_openid() -> str:
     return openid_for_code(f"delivery-{os.getpid()}-{next(_n)}-{time.monotonic_ns()}")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def enqueue(recipient: str, text: str, **data) -> int:
@@ -182,10 +179,10 @@ def test_worker_crash_mid_claim_redelivered_after_the_lease(wechat, wechat_setti
     assert mid in [c.id for c in claims]
     run(_once(worker(wechat_settings)))
     assert wechat.sent(openid) == []  # still claimed by the dead sender
-    time.sleep(2.1)  # the lease (1 s, rounded up to the next second) runs out
+    stale = next(c for c in claims if c.id == mid)
+    time.sleep((stale.until - _now()).total_seconds() + 0.2)  # the dead sender's lease ends
     run(_once(worker(wechat_settings)))
     assert [m["content"] for m in wechat.sent(openid)] == ["崩溃后补发。"]
-    stale = next(c for c in claims if c.id == mid)
     assert crashed._finish(stale, "wechat_cs") is False  # the dead claim can no longer finish
     run(_once(worker(wechat_settings)))
     assert len(wechat.sent(openid)) == 1

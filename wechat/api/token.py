@@ -149,7 +149,10 @@ class AccessTokenManager:
         now = _now()
         with sessions() as s:
             row = s.get(WeChatToken, self.appid)
-            if row is not None and row.ciphertext and row.expires_at is not None \
+            if row is None:  # deleted under us (the cache was cleared): recreate, retry
+                self._row_ready = False
+                return None
+            if row.ciphertext and row.expires_at is not None \
                     and _aware(row.expires_at) > now:
                 return AccessToken(crypto.decrypt(row.ciphertext), row.generation,
                                    _aware(row.expires_at))
