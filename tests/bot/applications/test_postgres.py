@@ -2,7 +2,6 @@
 append-only history on PostgreSQL (skipped when no server is on 127.0.0.1:5432)."""
 
 import os
-import threading
 import uuid
 
 import pytest
@@ -14,7 +13,7 @@ from bot.db import session_factory, session_scope
 from bot.kb.seed import seed
 from bot.kb.service import KnowledgeService
 from bot.migrate import upgrade
-from tests.bot.applications.values import answer_for
+from tests.bot.applications.values import answer_for, submit_concurrently
 
 ADMIN_URL = os.environ.get("YJS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -53,19 +52,7 @@ def test_concurrent_submits_on_postgres_create_exactly_one(apps):
     for spec in apps.form("newborn").fields_for(draft.items):
         draft.values[spec.id] = check(spec, answer_for(spec), draft.values).value
     apps.save(draft)
-    numbers, errors = [], []
-
-    def go():
-        try:
-            numbers.append(apps.submit(draft.id).number)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    numbers, errors = submit_concurrently(apps, draft.id, 8)
     assert not errors and len(set(numbers)) == 1
     [app] = apps.applications("pg-citizen")
     assert len(app.subs) == 2 and app.number.endswith("-000001")

@@ -1,7 +1,6 @@
 """Submitting and tracking applications, and department updates, through the
 real service and database."""
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from bot.applications.service import (
 )
 from bot.db import session_scope
 from bot.models import ApplicationEvent
-from tests.bot.applications.values import answer_for, make_id
+from tests.bot.applications.values import answer_for, make_id, submit_concurrently
 
 _n = iter(range(10**6))
 
@@ -66,19 +65,7 @@ def test_submitting_twice_creates_exactly_one(apps):
 
 def test_concurrent_submits_create_exactly_one(apps):
     draft = filled_draft(apps, "flexible_employment")
-    numbers, errors = [], []
-
-    def go():
-        try:
-            numbers.append(apps.submit(draft.id).number)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    numbers, errors = submit_concurrently(apps, draft.id, 6)
     assert not errors and len(set(numbers)) == 1
     assert len(apps.applications(draft.sender)) == 1
 

@@ -36,3 +36,24 @@ def answer_for(spec: FieldSpec, today: date | None = None) -> str:
             return "广州市天河区体育西路101号"
         case _:
             return "测试填写内容"
+
+
+def submit_concurrently(apps, draft_id: int, times: int) -> tuple[list[str], list[Exception]]:
+    """Submit one draft from `times` threads at once (double taps, retries, two servers)."""
+    import threading
+
+    numbers: list[str] = []
+    errors: list[Exception] = []
+
+    def go() -> None:
+        try:
+            numbers.append(apps.submit(draft_id).number)
+        except Exception as exc:  # noqa: BLE001 - the test inspects every failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return numbers, errors
