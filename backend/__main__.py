@@ -1,3 +1,3 @@
-from bot.web.app import main
+from backend.app import main
 
 main()

@@ -8,13 +8,13 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
+from backend import departments
+from backend.miniprogram import setup as setup_miniprogram
 from bot.applications.department_keys import DepartmentKeys
 from bot.applications.service import Applications
 from bot.config import port
 from bot.db import get_engine
 from bot.kb.service import KnowledgeService
-from bot.web import departments
-from wechat.miniprogram import setup as setup_miniprogram
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -86,7 +86,7 @@ def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path) -> list[str]:
 
 
 def backend_cmd() -> list[str]:
-    return [sys.executable, "-m", "bot.web"]
+    return [sys.executable, "-m", "backend"]
 
 
 def wait_until_up(url: str, timeout: float = 300.0, proc: subprocess.Popen | None = None) -> bool:

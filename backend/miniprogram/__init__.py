@@ -1,7 +1,7 @@
 """The mini-program backend (/api/mp/…), mounted on the aiohttp backend app.
 
-    from wechat.miniprogram import setup
-    setup(app)   # after bot.web.app.create_app() has put the application service in app
+    from backend.miniprogram import setup
+    setup(app)   # after backend.app.create_app() has put the application service in app
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ def setup(app: web.Application, settings: WeChatSettings | None = None,
     Calling it again (e.g. a test re-pointing an app that create_app already set
     up) only replaces the settings and the Rasa URL.
     """
+    from backend.departments import APPS
+    from backend.miniprogram import applications, auth, bundles, chat, common, feedback, openapi
+    from backend.miniprogram.session import SessionTokens
     from bot.applications.ratings import Ratings
-    from bot.web.departments import APPS
-    from wechat.miniprogram import applications, auth, bundles, chat, common, feedback, openapi
-    from wechat.miniprogram.session import SessionTokens
 
     again = common.SETTINGS in app
     app[common.SETTINGS] = settings or WeChatSettings.from_env()
@@ -45,7 +45,7 @@ def setup(app: web.Application, settings: WeChatSettings | None = None,
 
 
 async def _close(app: web.Application) -> None:
-    from wechat.miniprogram import chat, common
+    from backend.miniprogram import chat, common
 
     await chat.close_http(app)
     client = app[common.CLIENT].pop("client", None)

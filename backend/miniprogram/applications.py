@@ -10,14 +10,8 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from bot.applications import lifecycle
-from bot.applications.direct import DirectApplications, Filled, OtherDraftOpen, UnknownItems
-from bot.applications.formspec import FormSpec
-from bot.applications.render import show_value
-from bot.applications.service import ApplicationError, ApplicationView, DraftView, NotFound
-from bot.kb.service import UnknownBundle
-from wechat.miniprogram.bundles import material
-from wechat.miniprogram.common import (
+from backend.miniprogram.bundles import material
+from backend.miniprogram.common import (
     PREFIX,
     ApiError,
     ensure_safe,
@@ -26,6 +20,12 @@ from wechat.miniprogram.common import (
     sender_lock,
     session,
 )
+from bot.applications import lifecycle
+from bot.applications.direct import DirectApplications, Filled, OtherDraftOpen, UnknownItems
+from bot.applications.formspec import FormSpec
+from bot.applications.render import show_value
+from bot.applications.service import ApplicationError, ApplicationView, DraftView, NotFound
+from bot.kb.service import UnknownBundle
 
 DIRECT = web.AppKey("mp_direct", DirectApplications)
 FREE_TEXT = frozenset({"text", "address"})
@@ -233,7 +233,7 @@ async def detail(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application) -> None:
-    from bot.web.departments import APPS
+    from backend.departments import APPS
 
     app[DIRECT] = DirectApplications(app[APPS])
 

@@ -12,9 +12,9 @@ import logging
 
 from aiohttp import web
 
-from wechat.miniprogram.common import PREFIX, SETTINGS, TOKENS, ApiError, mp_client, read_json
+from backend.miniprogram.common import PREFIX, SETTINGS, TOKENS, ApiError, mp_client, read_json
 
-logger = logging.getLogger("wechat.miniprogram")
+logger = logging.getLogger("backend.miniprogram")
 
 # code2Session errcodes that mean "this code is no good" (40029 invalid, 40163 used,
 # 40226 a blocked high-risk user): the mini-program should call wx.login again.

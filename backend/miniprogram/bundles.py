@@ -7,12 +7,12 @@ import asyncio
 
 from aiohttp import web
 
+from backend.miniprogram.common import PREFIX, ApiError, apps, reply
 from bot.applications.choice import apply_rules
 from bot.applications.formspec import FieldSpec
 from bot.applications.service import NotFound
 from bot.kb.service import UnknownBundle
 from bot.kb.views import BundleView, DepartmentView, ItemView, MaterialNeed
-from wechat.miniprogram.common import PREFIX, ApiError, apps, reply
 
 
 def department(d: DepartmentView) -> dict:

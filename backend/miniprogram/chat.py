@@ -14,7 +14,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from wechat.miniprogram.common import (
+from backend.miniprogram.common import (
     CLIENT,
     PREFIX,
     RASA_URL,
@@ -25,9 +25,9 @@ from wechat.miniprogram.common import (
     sender_lock,
     session,
 )
-from wechat.miniprogram.keys import SIGNATURE_HEADER, sign_body
+from backend.miniprogram.keys import SIGNATURE_HEADER, sign_body
 
-logger = logging.getLogger("wechat.miniprogram")
+logger = logging.getLogger("backend.miniprogram")
 
 MAX_MESSAGE_CHARS = 1000
 CHANNEL_PATH = "/webhooks/miniprogram/webhook"

@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
+from backend.miniprogram.session import InvalidToken, MpSession, SessionTokens
 from bot.applications.ratings import Ratings
 from bot.applications.service import Applications
 from bot.privacy.masking import mask_text
 from wechat.config import WeChatSettings
-from wechat.miniprogram.session import InvalidToken, MpSession, SessionTokens
 
-logger = logging.getLogger("wechat.miniprogram")
+logger = logging.getLogger("backend.miniprogram")
 
 PREFIX = "/api/mp"
 MAX_BODY = 16 * 1024
@@ -84,7 +84,7 @@ def sender_lock(request: web.Request) -> asyncio.Lock:
 
 
 def apps(request: web.Request) -> Applications:
-    from bot.web.departments import APPS
+    from backend.departments import APPS
 
     return request.app[APPS]
 

@@ -12,11 +12,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.applications.service import NotFound
-from bot.db import session_factory
-from bot.kb.service import UnknownBundle
-from bot.models import MpSubscription
-from wechat.miniprogram.common import (
+from backend.miniprogram.common import (
     PREFIX,
     RATINGS,
     SETTINGS,
@@ -28,6 +24,10 @@ from wechat.miniprogram.common import (
     reply,
     session,
 )
+from bot.applications.service import NotFound
+from bot.db import session_factory
+from bot.kb.service import UnknownBundle
+from bot.models import MpSubscription
 
 MAX_COMMENT = 500
 MAX_GRANTS = 50  # one-time grants pile up; WeChat caps nothing, we cap the count we keep

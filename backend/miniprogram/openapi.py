@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from aiohttp import web
 
-from wechat.miniprogram.common import PREFIX
+from backend.miniprogram.common import PREFIX
 
 SPEC_FILE = Path(__file__).with_name("openapi.yaml")
 

@@ -5,10 +5,10 @@ import asyncio
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from backend.app import create_app
 from bot.applications.department_keys import DepartmentKeys
 from bot.applications.service import Applications
 from bot.applications.validation import check
-from bot.web.app import create_app
 from tests.bot.applications.values import answer_for
 
 

@@ -14,15 +14,15 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from backend.app import create_app
+from backend.miniprogram import setup
+from backend.miniprogram.openapi import spec
 from bot.applications.service import Applications
 from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
-from bot.web.app import create_app
 from tests.conftest import ROOT, free_port, wait_http
 from tests.dialogue.conftest import Stack
 from tests.wechat.conftest import STATUS_TEMPLATE
 from wechat.config import WeChatSettings
-from wechat.miniprogram import setup
-from wechat.miniprogram.openapi import spec
 
 CREDENTIALS = (
     "bot.channels.rest.VaultedRestInput:\n"
