@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from backend.common import APPS
 from bot.applications.department_keys import DepartmentKeys
 from bot.applications.lifecycle import TransitionError
-from bot.applications.service import Applications, Forbidden, NotFound, SubView
+from bot.applications.service import Forbidden, NotFound, SubView
 
 PREFIX = "/api/departments/v1"
 MAX_BODY = 16 * 1024
-APPS = web.AppKey("applications", Applications)
 KEYS = web.AppKey("department_keys", DepartmentKeys)
 
 
@@ -33,8 +33,6 @@ def _sub(number: str, s: SubView) -> dict:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-    if not request.path.startswith(PREFIX):
-        return await handler(request)
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-Api-Key")
     department = await asyncio.to_thread(request.app[KEYS].authenticate, key)
@@ -46,7 +44,7 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
 
 async def list_subs(request: web.Request) -> web.Response:
     state = request.query.get("state")
-    rows = await asyncio.to_thread(request.app[APPS].department_queue, request["department"], state)
+    rows = await asyncio.to_thread(request.config_dict[APPS].department_queue, request["department"], state)
     return web.json_response({"items": [_sub(n, s) for n, s in rows]})
 
 
@@ -67,7 +65,7 @@ async def transition(request: web.Request) -> web.Response:
     if note is not None and not isinstance(note, str):
         return _error(400, "bad_request", "note must be a string")
     try:
-        number, sub = await asyncio.to_thread(request.app[APPS].transition, request["department"], sub_id,
+        number, sub = await asyncio.to_thread(request.config_dict[APPS].transition, request["department"], sub_id,
                                       body["to"], note)
     except NotFound:
         return _error(404, "not_found", "no such sub-application")
@@ -79,5 +77,13 @@ async def transition(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
-    return [web.get(f"{PREFIX}/sub-applications", list_subs),
-            web.post(f"{PREFIX}/sub-applications/{{sub_id}}/transitions", transition)]
+    return [web.get("/sub-applications", list_subs),
+            web.post("/sub-applications/{sub_id}/transitions", transition)]
+
+
+def create_app(keys: DepartmentKeys | None = None) -> web.Application:
+    """The sub-app at PREFIX: every path under it needs a department's API key."""
+    app = web.Application(middlewares=[authenticate])
+    app[KEYS] = keys or DepartmentKeys()
+    app.add_routes(routes())
+    return app

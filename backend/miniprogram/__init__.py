@@ -1,7 +1,8 @@
-"""The mini-program backend (/api/mp/…), mounted on the aiohttp backend app.
+"""The mini-program backend (/api/mp/…): a sub-app of the backend, with its own
+login check (our signed bearer token) and its own shared objects.
 
-    from backend.miniprogram import setup
-    setup(app)   # after backend.app.create_app() has put the application service in app
+    from backend.miniprogram import create_app
+    root.add_subapp("/api/mp", create_app(applications))
 """
 
 from __future__ import annotations
@@ -11,37 +12,48 @@ import weakref
 
 from aiohttp import web
 
+from bot.applications.service import Applications
 from wechat.config import WeChatSettings
 
+PREFIX = "/api/mp"
 
-def setup(app: web.Application, settings: WeChatSettings | None = None,
-          rasa_url: str | None = None) -> web.Application:
-    """Add the mini-program routes, their login check and their shared objects to `app`.
 
-    Calling it again (e.g. a test re-pointing an app that create_app already set
-    up) only replaces the settings and the Rasa URL.
-    """
-    from backend.departments import APPS
+def configure(app: web.Application, settings: WeChatSettings | None = None,
+              rasa_url: str | None = None) -> None:
+    """Set (or re-point) the WeChat settings and the private Rasa channel's URL."""
+    from backend.miniprogram import common
+
+    app[common.SETTINGS] = settings or WeChatSettings.from_env()
+    app[common.RASA_URL] = (rasa_url or os.environ.get("YJS_RASA_URL")
+                            or f"http://127.0.0.1:{int(os.environ.get('RASA_PORT') or 5005)}").rstrip("/")
+
+
+def create_app(apps: Applications, settings: WeChatSettings | None = None,
+               rasa_url: str | None = None) -> web.Application:
+    """The sub-app to mount at PREFIX; `apps` is the backend's application service."""
     from backend.miniprogram import applications, auth, bundles, chat, common, feedback, openapi
     from backend.miniprogram.session import SessionTokens
     from bot.applications.ratings import Ratings
 
-    again = common.SETTINGS in app
-    app[common.SETTINGS] = settings or WeChatSettings.from_env()
-    app[common.RASA_URL] = (rasa_url or os.environ.get("YJS_RASA_URL")
-                            or f"http://127.0.0.1:{int(os.environ.get('RASA_PORT') or 5005)}").rstrip("/")
-    if again:
-        return app
+    app = web.Application(middlewares=[common.authenticate])
+    configure(app, settings, rasa_url)
     app[common.TOKENS] = SessionTokens()
-    app[common.RATINGS] = Ratings(app[APPS].kb)
+    app[common.RATINGS] = Ratings(apps.kb)
     app[common.CLIENT] = {}
     app[common.LOCKS] = weakref.WeakValueDictionary()
-    applications.install(app)
-    app.middlewares.append(common.authenticate)
-    app.add_routes([*auth.routes(), *chat.routes(), *bundles.routes(), *applications.routes(),
-                    *feedback.routes(), *openapi.routes()])
+    applications.install(app, apps)
+    # The route modules name full paths (/api/mp/login); in the sub-app they are
+    # relative to its prefix.
+    app.add_routes([_relative(r) for r in (*auth.routes(), *chat.routes(), *bundles.routes(),
+                                           *applications.routes(), *feedback.routes(),
+                                           *openapi.routes())])
     app.on_cleanup.append(_close)
     return app
+
+
+def _relative(route: web.RouteDef) -> web.RouteDef:
+    assert route.path.startswith(PREFIX + "/"), route.path
+    return web.RouteDef(route.method, route.path[len(PREFIX):], route.handler, route.kwargs)
 
 
 async def _close(app: web.Application) -> None:

@@ -24,7 +24,13 @@ from bot.applications import lifecycle
 from bot.applications.direct import DirectApplications, Filled, OtherDraftOpen, UnknownItems
 from bot.applications.formspec import FormSpec
 from bot.applications.render import show_value
-from bot.applications.service import ApplicationError, ApplicationView, DraftView, NotFound
+from bot.applications.service import (
+    ApplicationError,
+    Applications,
+    ApplicationView,
+    DraftView,
+    NotFound,
+)
 from bot.kb.service import UnknownBundle
 
 DIRECT = web.AppKey("mp_direct", DirectApplications)
@@ -232,10 +238,8 @@ async def detail(request: web.Request) -> web.Response:
     return reply(await asyncio.to_thread(load))
 
 
-def install(app: web.Application) -> None:
-    from backend.departments import APPS
-
-    app[DIRECT] = DirectApplications(app[APPS])
+def install(app: web.Application, apps: Applications) -> None:
+    app[DIRECT] = DirectApplications(apps)
 
 
 def routes() -> list[web.RouteDef]:

@@ -84,9 +84,9 @@ def sender_lock(request: web.Request) -> asyncio.Lock:
 
 
 def apps(request: web.Request) -> Applications:
-    from backend.departments import APPS
+    from backend.common import APPS
 
-    return request.app[APPS]
+    return request.config_dict[APPS]
 
 
 async def read_json(request: web.Request) -> dict:

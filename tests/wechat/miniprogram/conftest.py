@@ -15,7 +15,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from backend.app import create_app
-from backend.miniprogram import setup
 from backend.miniprogram.openapi import spec
 from bot.applications.service import Applications
 from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
@@ -126,8 +125,7 @@ def mp_loop():
 
 
 def _client(loop, kb, settings, rasa_url="http://127.0.0.1:9") -> TestClient:
-    app = create_app(Applications(kb))
-    setup(app, settings, rasa_url=rasa_url)
+    app = create_app(Applications(kb), mp_settings=settings, rasa_url=rasa_url)
     client = TestClient(TestServer(app), loop=loop)
     loop.run_until_complete(client.start_server())
     return client
