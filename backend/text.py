@@ -18,7 +18,7 @@ def texts() -> dict:
 def message(code: str, **values) -> str:
     """The API message for an error code ("forbidden", "throttled" …)."""
     template = texts()["api"].get(code) or texts()["api"]["bad_request"]
-    return template.format_map(_Values(detail=code, **values))
+    return template.format_map(_Values({"detail": code, **values}))
 
 
 class _Values(dict):

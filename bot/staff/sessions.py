@@ -30,7 +30,7 @@ from bot.staff.audit import Actor
 
 DEFAULT_TTL = 12 * 3600
 DEFAULT_IDLE = 30 * 60
-TOUCH_EVERY = 60  # seconds: last_seen_at is written at most this often
+TOUCH_EVERY = 60  # seconds: last_seen_at is written at most this often (or idle/10)
 MAX_TOKEN_CHARS = 128
 KEEP_ENDED = timedelta(days=1)  # ended sessions are purged after this
 
@@ -121,7 +121,7 @@ class StaffSessions:
                     or last_seen + timedelta(seconds=self.idle) <= t):
                 return None
             roles = tuple(r.role for r in account.roles)
-            if (t - last_seen).total_seconds() >= TOUCH_EVERY:
+            if (t - last_seen).total_seconds() >= min(TOUCH_EVERY, self.idle / 10):
                 session.execute(update(StaffSession).where(StaffSession.id == sid)
                                 .values(last_seen_at=t))
                 session.commit()

@@ -119,15 +119,18 @@ let cursor = null;
 
 function describe(detail) {
   if (!detail) return "";
+  const names = (list) => list.map(roleName).join("、");
   return Object.entries(detail).map(([k, v]) => {
+    const name = label("fields", k);
     if (k === "roles" && v && typeof v === "object" && !Array.isArray(v)) {
-      const names = (list) => list.map(roleName).join("、");
-      return `${t("ui.detail_roles")}：${names(v.from)} → ${names(v.to)}`;
+      return `${name}：${names(v.from)} → ${names(v.to)}`;
     }
-    if (k === "roles" && Array.isArray(v)) return `${t("ui.detail_roles")}：${v.map(roleName).join("、")}`;
-    if (k === "reason") return `${t("ui.detail_reason")}：${v}`;
-    if (typeof v === "boolean") return `${k}：${v ? t("ui.yes") : t("ui.no")}`;
-    return `${k}：${typeof v === "object" ? JSON.stringify(v) : v}`;
+    if (k === "roles" && Array.isArray(v)) return `${name}：${names(v)}`;
+    if (k === "outcome") return `${name}：${label("outcomes", v)}`;
+    if (k === "action") return `${name}：${label("actions", v)}`;
+    if (typeof v === "boolean") return `${name}：${v ? t("ui.answer_yes") : t("ui.answer_no")}`;
+    if (typeof v === "string") return `${name}：${label("reasons", v)}`;
+    return `${name}：${JSON.stringify(v)}`;
   }).join("；");
 }
 

@@ -121,7 +121,7 @@ function topbar(current) {
       me.roles.map((r) => el("span", { class: "role-tag", text: roleName(r) }))),
     logout);
   return el("header", { class: "topbar" },
-    el("div", { class: "brand" }, el("span", { class: "mark", text: "办" }),
+    el("div", { class: "brand" }, el("span", { class: "mark", text: t("ui.mark") }),
       el("span", { text: t("ui.product") })),
     nav, who);
 }
