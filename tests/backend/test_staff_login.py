@@ -34,16 +34,18 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(server, people):
 
 
 def test_unknown_user_costs_a_password_check_too(server, people):
-    """Both run one argon2id verification: the time does not say which it was."""
+    """Both run one argon2id verification: the time does not say which it was.
+    Measured in CPU time of this process (the server runs in it), which other
+    work on a shared machine does not stretch the way it stretches wall time."""
     person = people(AGENT)
 
     def median(name: str) -> float:
         times = []
-        for _ in range(5):
+        for _ in range(Limits.user_free):  # stays under the lock
             b = server.browser()
-            start = time.perf_counter()
+            start = time.process_time()
             assert b.login(name, "not-the-password").status == 401
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
             b.close()
         return statistics.median(times)
 
@@ -78,13 +80,16 @@ def test_repeated_failures_from_one_address_slow_it_down(server, people):
 
 
 def test_throttling_is_shared_by_every_backend_process(loop, kb, trusted_proxy, server, people):
-    """A second backend (its own service objects, same database) sees the lock."""
+    """Two backends (each its own service objects, one database) count together."""
     person = people(AGENT)
-    for _ in range(Limits.user_free + 1):
-        server.browser().login(person.username, "guess")
     other = serve(loop, kb)
     try:
+        for _ in range(Limits.user_free + 1):
+            assert server.browser().login(person.username, "guess").status == 401
         assert other.browser().login(person.username, person.password).status == 429
+        time.sleep(1.2)  # the first lock (1 s) is over; one more failure, on the other backend…
+        assert other.browser().login(person.username, "guess").status == 401
+        assert server.browser().login(person.username, person.password).status == 429  # …counts here
     finally:
         other.close()
 
