@@ -33,6 +33,10 @@ from bot.staff.sessions import Principal
 PREFIX = "/api/staff"
 MAX_BODY = 4 * 1024
 MAX_USERNAME = 64
+# At most this many password checks (argon2id: 64 MiB, ~0.1–0.3 s of a core each) run at
+# once per process; a flood of logins queues instead of exhausting memory and CPU.
+KDF_SLOTS = web.AppKey("staff_kdf_slots", asyncio.Semaphore)
+MAX_PARALLEL_KDF = 2
 # console → roles that open it (any one)
 CONSOLES = {"agent": (AGENT,), "editor": (EDITOR, PUBLISHER), "admin": (ADMIN,)}
 
@@ -71,7 +75,8 @@ async def login(request: web.Request) -> web.Response:
         response = deny(429, "throttled", seconds=wait)
         response.headers["Retry-After"] = str(wait)
         return response
-    account = await asyncio.to_thread(svc.accounts.authenticate, username, password)
+    async with request.app[KDF_SLOTS]:
+        account = await asyncio.to_thread(svc.accounts.authenticate, username, password)
     if account is None:
         await asyncio.to_thread(_failed, svc, username, ip)
         return deny(401, "bad_credentials")
@@ -123,7 +128,9 @@ async def change_password(request: web.Request) -> web.Response:
         response = deny(429, "throttled", seconds=wait)
         response.headers["Retry-After"] = str(wait)
         return response
-    if not await asyncio.to_thread(svc.accounts.verify_password, p.account_id, current):
+    async with request.app[KDF_SLOTS]:
+        right = await asyncio.to_thread(svc.accounts.verify_password, p.account_id, current)
+    if not right:
         await asyncio.to_thread(svc.throttle.failed, p.username, ip)
         return deny(403, "wrong_password")
     try:
@@ -140,6 +147,7 @@ async def change_password(request: web.Request) -> web.Response:
 
 def create_app() -> web.Application:
     app = web.Application(middlewares=[boundary(public={f"{PREFIX}/login"})])
+    app[KDF_SLOTS] = asyncio.Semaphore(MAX_PARALLEL_KDF)  # binds to the loop on first use
     app.add_routes([web.post("/login", login), web.post("/logout", logout), web.get("/me", me),
                     web.post("/password", change_password)])
     return app
