@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 .PHONY: run test chat eval bench bench-submit bench-wechat lint install init model validate clean help
 
 help:
-	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055)"
+	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make chat   - chat with the assistant in the terminal"
 	@echo "make eval   - NLU evaluation on tests/nlu against a vanilla baseline"
@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 install: $(STAMP)
+	@scripts/install-browser.sh
 
 init: install
 	$(PY) -m bot init

@@ -88,6 +88,66 @@ def _data_paths(_args) -> None:
     print(" ".join(str(p) for p in training_data_paths() if p.exists()))
 
 
+def _read_password() -> str:
+    """One line from standard input (`echo 'pw' | yjs staff add …`); asked twice,
+    without echo, when standard input is a terminal."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("the two passwords differ; nothing changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _staff(args) -> int:
+    from bot.migrate import upgrade
+    from bot.staff.accounts import AccountError, StaffAccounts
+    from bot.staff.audit import Actor
+    from bot.staff.passwords import SUGGESTED_MIN_CHARS, is_weak
+
+    upgrade()  # the account table exists even before the first `make run`
+    accounts = StaffAccounts()
+    try:
+        if args.staff_command == "add":
+            password = _read_password()
+            account, created = accounts.add_or_update(args.name, args.role, password,
+                                                      actor=Actor.cli())
+            if is_weak(password):
+                print(f"warning: passwords under {SUGGESTED_MIN_CHARS} characters are easy to "
+                      "guess; set a longer one before real use", file=sys.stderr)
+            print(f"{'created' if created else 'updated'} staff account {account.username} "
+                  f"(roles: {', '.join(account.roles)})")
+        elif args.staff_command == "list":
+            for a in accounts.list():
+                state = "disabled" if a.disabled else "active"
+                print(f"{a.username}\t{','.join(a.roles)}\t{state}")
+        elif args.staff_command == "disable":
+            account = accounts.update(args.name, disabled=True, actor=Actor.cli())
+            print(f"disabled {account.username}; its sessions have ended")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _staff_parser(sub) -> None:
+    from bot.staff.accounts import ROLES
+
+    staff = sub.add_parser("staff", help="console accounts: staff add NAME --role ROLE … "
+                                         "(password on standard input)")
+    commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = commands.add_parser("add", help="create or update an account; the password is one "
+                                          "line on standard input")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", required=True, choices=ROLES,
+                     help="agent, editor, publisher or admin; repeat for several")
+    commands.add_parser("list", help="accounts, roles and state")
+    disable = commands.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("name")
+
+
 COMMANDS = {
     "init": (_init, "migrate the database and seed the knowledge base (idempotent)"),
     "check": (_check, "validate data/ without touching the database"),
@@ -105,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_fn, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text).add_argument("args", nargs="*")
+    _staff_parser(sub)
     args = parser.parse_args(argv)
     try:
+        if args.command == "staff":
+            return _staff(args)
         COMMANDS[args.command][0](args)
     except (KnowledgeBaseError, FormSpecError, DataKeyMissing) as exc:
         print(exc, file=sys.stderr)

@@ -395,3 +395,85 @@ class MpSubscription(Base):
     template_id = Column(String(128), nullable=False)
     remaining = Column(Integer, nullable=False, default=0)
     updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+# ---------------------------------------------------------------------------
+# Staff (agents, editors, publishers, admins): accounts, sessions, login
+# throttling and the append-only audit log. Owned by bot/staff/.
+# ---------------------------------------------------------------------------
+
+
+class StaffAccount(Base):
+    """A console user; never deleted (disabled instead), so the audit log stays readable."""
+
+    __tablename__ = "staff_accounts"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(32), nullable=False, unique=True)  # lower case
+    display_name = Column(String(64))
+    password_hash = Column(String(255), nullable=False)  # argon2id, PHC string
+    disabled = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+    password_changed_at = Column(DateTime(timezone=True), nullable=False)
+    last_login_at = Column(DateTime(timezone=True))
+
+    roles = relationship("StaffRole", cascade="all, delete-orphan", lazy="selectin")
+
+
+class StaffRole(Base):
+    """One role of an account: agent, editor, publisher or admin."""
+
+    __tablename__ = "staff_roles"
+
+    account_id = Column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True)
+    role = Column(String(16), primary_key=True)
+
+
+class StaffSession(Base):
+    """A console login, server-side. The cookie holds a random token; only its
+    SHA-256 is stored, so the table cannot be replayed."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(String(64), primary_key=True)  # sha256(token) hex
+    account_id = Column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    csrf = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    last_seen_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    revoked_at = Column(DateTime(timezone=True))
+    ip = Column(String(64))
+    user_agent = Column(String(200))
+
+
+class StaffLoginThrottle(Base):
+    """Failed logins per username and per client address, shared by every backend process."""
+
+    __tablename__ = "staff_login_throttle"
+
+    key = Column(String(100), primary_key=True)  # "user:<name>" | "ip:<address>"
+    failures = Column(Integer, nullable=False, default=0)
+    first_failure_at = Column(DateTime(timezone=True), nullable=False)
+    last_failure_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    locked_until = Column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, to which conversation or application, when, from where.
+    The database refuses UPDATE and DELETE on this table (triggers, migration 0004)."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+    actor = Column(String(64), index=True)  # staff username, "cli:<user>" or "system"
+    actor_id = Column(Integer)  # staff_accounts.id when the actor is an account
+    action = Column(String(48), nullable=False, index=True)  # e.g. staff.login
+    outcome = Column(String(16), nullable=False)  # ok | failed | denied
+    conversation = Column(String(128), index=True)
+    application = Column(String(32), index=True)  # application number
+    target = Column(String(128))  # e.g. the account changed
+    detail = Column(JSON)
+    ip = Column(String(64))

@@ -23,6 +23,7 @@ import yaml
 from bot.config import ROOT, VAR_DIR, port
 from bot.model import ensure_model, rasa_env
 from bot.privacy.crypto import DataKeyMissing, data_key
+from bot.staff import first_account_hint
 
 STOP_TIMEOUT = 15
 
@@ -86,7 +87,7 @@ def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path) -> list[str]:
 
 
 def backend_cmd() -> list[str]:
-    return [sys.executable, "-m", "bot.web"]
+    return [sys.executable, "-m", "backend"]
 
 
 def wait_until_up(url: str, timeout: float = 300.0, proc: subprocess.Popen | None = None) -> bool:
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
           "(Ctrl-C stops all)", file=sys.stderr)
+    print(f"[run] consoles http://127.0.0.1:{console_port}/console/ — {first_account_hint()}",
+          file=sys.stderr)
     return Supervisor([*children, actions, server, backend]).run()
 
 

@@ -104,6 +104,7 @@ def test_ctrl_c_stops_all(served):
     proc, rasa_port, actions_port, console_port = served
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0
+    assert "yjs staff add" in proc.stderr.read().decode()  # how to create a console account
     for port in (rasa_port, actions_port, console_port):
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)

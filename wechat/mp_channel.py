@@ -23,9 +23,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from backend.miniprogram.keys import SIGNATURE_HEADER, verify_body
 from bot.channels.rest import MAX_MESSAGE_CHARS
 from bot.privacy.vault import Vault
-from wechat.miniprogram.keys import SIGNATURE_HEADER, verify_body
 
 logger = logging.getLogger(__name__)
 

@@ -14,15 +14,14 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from backend.app import create_app
+from backend.miniprogram.openapi import spec
 from bot.applications.service import Applications
 from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
-from bot.web.app import create_app
 from tests.conftest import ROOT, free_port, wait_http
 from tests.dialogue.conftest import Stack
 from tests.wechat.conftest import STATUS_TEMPLATE
 from wechat.config import WeChatSettings
-from wechat.miniprogram import setup
-from wechat.miniprogram.openapi import spec
 
 CREDENTIALS = (
     "bot.channels.rest.VaultedRestInput:\n"
@@ -126,8 +125,7 @@ def mp_loop():
 
 
 def _client(loop, kb, settings, rasa_url="http://127.0.0.1:9") -> TestClient:
-    app = create_app(Applications(kb))
-    setup(app, settings, rasa_url=rasa_url)
+    app = create_app(Applications(kb), mp_settings=settings, rasa_url=rasa_url)
     client = TestClient(TestServer(app), loop=loop)
     loop.run_until_complete(client.start_server())
     return client

@@ -11,13 +11,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.miniprogram.session import SessionTokens
 from bot.applications.formspec import FieldSpec
 from bot.applications.service import Applications
 from bot.applications.validation import check
 from bot.db import session_factory
 from bot.models import Application, MpSubscription, Rating
 from wechat.fake import openid_for_code
-from wechat.miniprogram.session import SessionTokens
 
 DEMO_ID = "440106199203151025"   # 陈晓琳 in data/demo/citizens.yml
 DEMO_PHONE = "13800138000"

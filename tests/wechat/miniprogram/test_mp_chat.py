@@ -9,8 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+from backend.miniprogram.keys import SIGNATURE_HEADER, sign_body
 from wechat.fake import openid_for_code
-from wechat.miniprogram.keys import SIGNATURE_HEADER, sign_body
 
 DEMO_ID = "440106199203151025"
 

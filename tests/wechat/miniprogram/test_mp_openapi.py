@@ -8,7 +8,7 @@ import json
 
 import jsonschema
 
-from wechat.miniprogram.openapi import spec
+from backend.miniprogram.openapi import spec
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

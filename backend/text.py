@@ -1,0 +1,32 @@
+"""The staff layer's Chinese wording, kept as data in backend/console/text.yml."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+TEXT_FILE = Path(__file__).resolve().parent / "console" / "text.yml"
+
+
+@cache
+def texts() -> dict:
+    return yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+
+
+def message(code: str, **values) -> str:
+    """The API message for an error code ("forbidden", "throttled" …)."""
+    template = texts()["api"].get(code) or texts()["api"]["bad_request"]
+    return template.format_map(_Values({"detail": code, **values}))
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@cache
+def page_texts() -> dict:
+    """What the console scripts need (all but the API messages, which they get in answers)."""
+    return {k: v for k, v in texts().items() if k != "api"}

@@ -1,3 +1,0 @@
-from bot.web.app import main
-
-main()
