@@ -100,6 +100,7 @@ class BundleItem(Base):
     notes = Column(JSON, nullable=False, default=list)
     inferred = Column(JSON, nullable=False, default=list)
     where_note = Column(Text)
+    keywords = Column(JSON, nullable=False, default=list)
 
     bundle = relationship(Bundle, back_populates="items")
     department = relationship(Department)

@@ -281,6 +281,7 @@ def _load_item(
         inferred=_texts(raw, "inferred", path, rep, base),
         where=where,
         where_note=_text(raw, "where_note", path, rep, required=False, base=base),
+        keywords=_texts(raw, "keywords", path, rep, base),
     )
 
 

@@ -79,6 +79,7 @@ def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
                 time_limit_statutory=it.time_limit_statutory, fee=it.fee, online=it.online,
                 online_note=it.online_note, results=list(it.results), produces=list(it.produces),
                 notes=list(it.notes), inferred=list(it.inferred), where_note=it.where_note,
+                keywords=list(it.keywords),
             ))
         guide = b.guide.to_json()
         session.add(BundleGuide(bundle_id=b.id, questions=guide.get("questions", []),

@@ -109,6 +109,7 @@ def _load_all(session: Session) -> dict[str, BundleView]:
                 online_note=it.online_note, results=tuple(it.results), produces=tuple(it.produces),
                 notes=tuple(it.notes), inferred=tuple(it.inferred),
                 where=tuple(p.place_kind_id for p in it.places), where_note=it.where_note,
+                keywords=tuple(it.keywords or ()),
             ))
         out[b.id] = BundleView(
             id=b.id, name=b.name, audience=b.audience, description=b.description,

@@ -72,6 +72,7 @@ class ItemSpec:
     inferred: tuple[str, ...] = ()
     where: tuple[str, ...] = ()       # kinds of place (data/places.yml), the main one first
     where_note: str | None = None     # e.g. 随父亲或母亲落户，到落户一方的户口所在地办理
+    keywords: tuple[str, ...] = ()    # words naming the item once its bundle is known (户口)
 
     @property
     def global_id(self) -> str:

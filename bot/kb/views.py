@@ -60,6 +60,7 @@ class ItemView:
     inferred: tuple[str, ...]
     where: tuple[str, ...] = ()       # kinds of place, the main one first
     where_note: str | None = None
+    keywords: tuple[str, ...] = ()    # words naming the item within its bundle (户口, 医保)
 
     @property
     def optional(self) -> bool:

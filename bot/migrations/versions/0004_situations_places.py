@@ -15,6 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("kb_bundle_items", sa.Column("where_note", sa.Text(), nullable=True))
+    op.add_column("kb_bundle_items", sa.Column("keywords", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "kb_place_kinds",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -77,4 +78,5 @@ def downgrade() -> None:
     op.drop_table("kb_cities")
     op.drop_table("kb_place_kinds")
     with op.batch_alter_table("kb_bundle_items") as batch:
+        batch.drop_column("keywords")
         batch.drop_column("where_note")
