@@ -201,10 +201,12 @@ def parse_places(raw: Any) -> tuple[Places, Problems]:
                     _texts(c.get("not_before"), f"{p}.not_before", problems),
                     str(c.get("district_word") or "各区"), tuple(districts),
                     tuple((str(k), str(v)) for k, v in own.items()))
-        for name, where in [(city.name, p), *((a, f"{p}.aliases") for a in city.aliases),
-                            *((n, f"{p}.districts.{d.id}") for d in districts for n in (d.name, *d.aliases))]:
-            other = seen_names.setdefault(name, p)
-            if other != p:
+        named = [(city.name, p, p), *((a, f"{p}.aliases", p) for a in city.aliases),
+                 *((n, f"{p}.districts.{d.id}", f"{p}.districts.{d.id}") for d in districts
+                   for n in (d.name, *d.aliases))]
+        for name, where, owner in named:
+            other = seen_names.setdefault(name, owner)
+            if other != owner:
                 problems.append((where, f"'{name}' also names {other}"))
         cities[str(cid)] = city
     return Places(kinds, cities), problems

@@ -27,6 +27,7 @@ _ORDINAL = re.compile(r"^(?:第|选|选第)?([1-9一二三四五六])(?:个|项|
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 
 Condition = tuple[tuple[str, tuple[str, ...]], ...]
+SKIPPED = "?"  # the answer to a question the citizen chose not to answer: not asked again
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class Guide:
         eff = self.effective(answers)
         out: list[Question] = []
         for q in self.questions:
-            if q.id in eff:
+            if q.id in eff or (answers or {}).get(q.id) == SKIPPED:
                 continue
             if all((qid in eff and eff[qid] in cs) or any(p.id == qid for p in out) for qid, cs in q.when):
                 out.append(q)
@@ -222,17 +223,17 @@ class Guide:
         if any(r.ineligible and r.holds(eff) for r in self.rules):
             return None
         for q in self.questions:
-            if q.id not in eff and holds(q.when, eff):
+            if q.id not in eff and (answers or {}).get(q.id) != SKIPPED and holds(q.when, eff):
                 return q
         return None
 
-    def infer(self, text: str) -> dict[str, str]:
+    def infer(self, text: str, known: Mapping[str, str] | None = None) -> dict[str, str]:
         """Answers a message gives by itself: "在医院病逝" → place=hospital.
 
         Words are matched longest first and never overlap, so "非正常死亡" is
         not also read as "正常死亡". A question whose words point to two
         different choices stays unanswered. A choice's `implies` fills
-        questions the message does not answer.
+        questions the message does not answer and `known` does not either.
         """
         phrases = sorted(((w, q.id, c.id) for q in self.questions for c in q.choices for w in c.words if w),
                          key=lambda p: -len(p[0]))
@@ -251,7 +252,8 @@ class Guide:
         out = dict(said)
         for qid, cid in said.items():
             for other, implied in self.question(qid).choice(cid).implies:
-                out.setdefault(other, implied)
+                if other not in out and other not in (known or {}):
+                    out[other] = implied
         return out
 
     def reply(self, question: Question, text: str) -> str | None:
@@ -305,7 +307,7 @@ class Guide:
                 ineligible = r.ineligible
         items = () if ineligible else tuple(k for k in keys if k not in excluded and k not in done)
         open_groups = tuple(g for g in self.exclusive if sum(k in items for k in g) > 1)
-        pending = tuple(q.id for q in self.pending(eff)) if ineligible is None else ()
+        pending = tuple(q.id for q in self.pending(answers)) if ineligible is None else ()
         return Decision(
             answers=eff, items=items, excluded=tuple(k for k in keys if k in excluded),
             done=tuple(k for k in keys if k in done), need=tuple(need), drop=tuple(drop),
