@@ -14,6 +14,7 @@ from bot.kb.service import KnowledgeService, UnknownBundle
 from bot.kb.views import BundleView, ItemView
 
 _TOKEN_RE = re.compile(r"⟪[^⟫]*⟫")  # vaulted personal data: never read for answers
+_NUMBERS_ONLY = re.compile(r"^(?=.*\d)[\d\s,，、和及与跟还有第项个]+$")
 ITEM_INTENTS = frozenset({"ask_materials", "ask_department", "ask_time_limit", "ask_fee", "ask_online"})
 
 # Offered when a question comes without any bundle in the conversation.
@@ -118,11 +119,8 @@ def listed_slot(bundle: BundleView, keys: list[str] | tuple[str, ...]) -> list[s
 
 
 def chooses_items(text: str) -> bool:
-    """"先办1和3", "只要户口和医保", "除了社保卡都办": choosing items in plain words."""
-    return any(w in text for w in wording.words("choose.words"))
-
-
-_NUMBERS_ONLY = re.compile(r"^[\d\s,，、和及与跟还有第项个]+$")
+    """"先办1和3", "只要户口和医保", "除了社保卡都办", "1 3": choosing items in plain words."""
+    return any(w in text for w in wording.words("choose.words")) or bool(_NUMBERS_ONLY.match(text.strip()))
 
 
 def picks_listed_items(tracker: Tracker, kb: KnowledgeService) -> bool:
@@ -136,7 +134,7 @@ def picks_listed_items(tracker: Tracker, kb: KnowledgeService) -> bool:
         bundle = kb.bundle(bundle_id)
     except UnknownBundle:
         return False
-    return listed(tracker, bundle) is not None and (chooses_items(text) or bool(_NUMBERS_ONLY.match(text)))
+    return listed(tracker, bundle) is not None and chooses_items(text)
 
 
 def asks_to_apply(text: str) -> bool:

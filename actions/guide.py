@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.answers import context
-from actions.context import answers, chooses_items, listed_slot, subject, text_of
+from actions.context import answers, chooses_items, listed, listed_slot, subject, text_of
 from actions.kb import knowledge
 from bot.kb.situations import SKIPPED
 from bot.kb.wording import say
@@ -82,7 +82,7 @@ class ValidateGuideForm(FormValidationAction):
             return {SLOT: "done"}
         if bundle.guide.reply(q, text) is not None:
             return {SLOT: text}
-        if chooses_items(text):
+        if chooses_items(text) and listed(tracker, bundle):
             return {SLOT: CHOOSE}
         if intent in LEAVE:
             return {SLOT: "__" + intent}
