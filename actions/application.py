@@ -103,7 +103,13 @@ class ActionStartApplication(Action):
             return events
         undecided = {k for group in decision.open_groups for k in group}
         if draft is None and decision.pending and (chosen is None or undecided & set(chosen)):
-            dispatcher.utter_message(text=say("choose.start_guided", n=len(decision.pending)))
+            if asks_to_apply(text):  # "我要申请": the questions, then the application
+                dispatcher.utter_message(text=say("choose.start_guided", n=len(decision.pending)))
+            else:  # a wish ("想提前退休"): what may apply, then the questions
+                city, district = place(tracker)
+                g = guidance(bundle, kb.places(), mine, city, district)
+                dispatcher.utter_message(text=render.overview(bundle, g), buttons=render.requirement_buttons(g) or None)
+                events.append(SlotSet("listed_items", listed_slot(bundle, decision.items)))
             events += [SlotSet("guide_next", "action_start_application" if asks_to_apply(text) else None),
                        SlotSet("guide_misses", None)]
             if active_loop(tracker) != "guide_form":

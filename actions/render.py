@@ -174,8 +174,7 @@ def _used_by(need: MaterialNeed, total: int) -> str:
 def materials(bundle: BundleView, needs: list[MaterialNeed], item: ItemView | None = None,
               personal: bool = False, total: int | None = None) -> str:
     if personal and item is None:
-        title = say("personal.materials_title").rstrip("：:")
-        title = f"「{bundle.name}」{title}"
+        title = f"「{bundle.name}」{say('personal.materials_title')}"
     else:
         title = f"「{bundle.name}」中的「{short(item.name)}」" if item else f"「{bundle.name}」一套材料"
     total = 1 if item else (total if total is not None else len(bundle.items))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from bot.kb import wording
 from bot.kb.situations import Decision
 from bot.kb.views import BundleView
 
@@ -137,7 +138,7 @@ def apply_rules(bundle: BundleView, requested: Iterable[str], decision: Decision
                     continue
                 if pull_prerequisites and options and not proofs & set(options):
                     chosen.add(options[0])
-                    out.added.append((bundle.item(options[0]).name, f"办理“{it.name}”要先办它"))
+                    out.added.append((bundle.item(options[0]).name, wording.say("choose.pulled_in", needs=it.name)))
                     changed = True
                     break
                 names = [bundle.item(k).name for k in (options or [k for k in pre.items if k in inside])]
