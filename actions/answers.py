@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.context import (
+    GUIDE_KEY,
     Subject,
     active_loop,
     answers,
@@ -39,6 +40,7 @@ class Context:
     places: Places
     city: str | None
     district: str | None
+    slot: dict  # the new value of the situation slot
 
     @property
     def city_name(self) -> str | None:
@@ -54,7 +56,7 @@ def context(tracker: Tracker, s: Subject) -> tuple[Context, dict]:
     mine, slot = answers(tracker, s.bundle)
     city, district = place(tracker)
     places = kb.places()
-    return Context(s, guidance(s.bundle, places, mine, city, district), places, city, district), slot
+    return Context(s, guidance(s.bundle, places, mine, city, district), places, city, district, slot), slot
 
 
 class BundleAnswer(Action, ABC):
@@ -96,11 +98,12 @@ class BundleAnswer(Action, ABC):
         if chooses_items(text_of(tracker)) and listed(tracker, s.bundle) and active_loop(tracker) != "application_form":
             # "只要户口和医保" read as a question: it chooses items of the list shown
             return [FollowupAction("action_start_application")]
-        c, slot = context(tracker, s)
+        c, _ = context(tracker, s)
         for text, buttons in self.messages(c):
             dispatcher.utter_message(text=text, buttons=buttons or None)
+        extra = self.after(c, tracker)
         return [SlotSet("bundle", s.bundle.id), SlotSet("item", s.item.key if s.item else None),
-                SlotSet("situation", slot), *self.after(c, tracker)]
+                SlotSet("situation", c.slot), *extra]
 
 
 class ActionBundleOverview(BundleAnswer):
@@ -129,6 +132,7 @@ class ActionBundleOverview(BundleAnswer):
         g = c.guidance
         events = [SlotSet("listed_items", listed_slot(c.subject.bundle, g.decision.items))]
         if g.decision.pending and not g.decision.ineligible and active_loop(tracker) != "application_form":
+            c.slot[GUIDE_KEY] = c.subject.bundle.id
             events += [SlotSet("guide_answer", None), SlotSet("guide_misses", None)]
             if active_loop(tracker) != GUIDE_FORM:
                 events += [SlotSet("guide_next", None), FollowupAction(GUIDE_FORM)]

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.context import (
+    GUIDE_KEY,
     active_loop,
     answers,
     asks_to_apply,
@@ -110,7 +111,9 @@ class ActionStartApplication(Action):
                 g = guidance(bundle, kb.places(), mine, city, district)
                 dispatcher.utter_message(text=render.overview(bundle, g), buttons=render.requirement_buttons(g) or None)
                 events.append(SlotSet("listed_items", listed_slot(bundle, decision.items)))
-            events += [SlotSet("guide_next", "action_start_application" if asks_to_apply(text) else None),
+            slot[GUIDE_KEY] = bundle_id
+            events += [SlotSet("situation", slot),
+                       SlotSet("guide_next", "action_start_application" if asks_to_apply(text) else None),
                        SlotSet("guide_misses", None)]
             if active_loop(tracker) != "guide_form":
                 events += [SlotSet("guide_answer", None), FollowupAction("guide_form")]

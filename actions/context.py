@@ -64,8 +64,19 @@ def subject(tracker: Tracker, kb: KnowledgeService) -> Subject:
 
 
 def text_of(tracker: Tracker) -> str:
-    """The latest message without vaulted personal data."""
-    return _TOKEN_RE.sub(" ", tracker.latest_message.get("text") or "")
+    """The latest message as the citizen wrote it, without vaulted personal data.
+
+    Rasa's parse data carries the text after the NLU's normaliser; the user
+    event keeps the original, which is what situation words and replies are
+    written against (the normalised form is tried as well, see `texts_of`)."""
+    raw = next((e.get("text") for e in reversed(tracker.events or []) if e.get("event") == "user"), None)
+    return _TOKEN_RE.sub(" ", raw if raw is not None else tracker.latest_message.get("text") or "")
+
+
+def texts_of(tracker: Tracker) -> list[str]:
+    """The latest message as written and as normalised (繁→简, 粤语→普通话)."""
+    normalised = _TOKEN_RE.sub(" ", tracker.latest_message.get("text") or "")
+    return list(dict.fromkeys(t for t in (text_of(tracker), normalised) if t.strip()))
 
 
 def items_named(bundle: BundleView, text: str) -> list[ItemView]:
@@ -86,9 +97,24 @@ def items_named(bundle: BundleView, text: str) -> list[ItemView]:
     return list(found.values())
 
 
-def situation(tracker: Tracker) -> dict[str, dict[str, str]]:
+GUIDE_KEY = "_guide"  # in the situation slot: the bundle the guide is asking about
+
+
+def situation(tracker: Tracker) -> dict[str, Any]:
     value = tracker.get_slot("situation")
-    return {k: dict(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()}
+
+
+def guide_bundle(tracker: Tracker, kb: KnowledgeService) -> BundleView | None:
+    """The bundle the guide asks about (not the one a reply may seem to name:
+    "有公积金" is an answer, not a question about 员工录用)."""
+    bundle_id = situation(tracker).get(GUIDE_KEY) or tracker.get_slot("bundle")
+    try:
+        return kb.bundle(bundle_id) if bundle_id else None
+    except UnknownBundle:
+        return None
 
 
 def answers(tracker: Tracker, bundle: BundleView, read_message: bool = True) -> tuple[dict[str, str], dict]:
@@ -98,7 +124,11 @@ def answers(tracker: Tracker, bundle: BundleView, read_message: bool = True) -> 
     known = situation(tracker)
     mine = dict(known.get(bundle.id, {}))
     if read_message and bundle.guide:
-        mine.update(bundle.guide.infer(text_of(tracker), mine))
+        said: dict[str, str] = {}
+        for text in texts_of(tracker):  # as written first, then normalised
+            for q, c in bundle.guide.infer(text, mine).items():
+                said.setdefault(q, c)
+        mine.update(said)
     known[bundle.id] = mine
     return mine, known
 

@@ -17,7 +17,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.answers import context
-from actions.context import answers, chooses_items, listed, listed_slot, subject, text_of
+from actions.context import (
+    Subject,
+    answers,
+    chooses_items,
+    guide_bundle,
+    listed,
+    listed_slot,
+    text_of,
+    texts_of,
+)
 from actions.kb import knowledge
 from bot.kb.situations import SKIPPED
 from bot.kb.wording import say
@@ -38,8 +47,7 @@ LEAVE = {"cancel": "action_cancel_application", "goodbye": "utter_goodbye",
 
 
 def _bundle(tracker: Tracker):
-    s = subject(tracker, knowledge())
-    return s.bundle
+    return guide_bundle(tracker, knowledge())
 
 
 class ActionAskGuideAnswer(Action):
@@ -80,8 +88,9 @@ class ValidateGuideForm(FormValidationAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if q is None:
             return {SLOT: "done"}
-        if bundle.guide.reply(q, text) is not None:
-            return {SLOT: text}
+        for said in texts_of(tracker):
+            if bundle.guide.reply(q, said) is not None:
+                return {SLOT: said}
         if chooses_items(text) and listed(tracker, bundle):
             return {SLOT: CHOOSE}
         if intent in LEAVE:
@@ -119,16 +128,17 @@ class ValidateGuideForm(FormValidationAction):
             mine.update({k: v for k, v in bundle.guide.infer(str(value), mine).items() if k not in mine})
             mine[q.id] = choice
         slot[bundle.id] = mine
+        context_slots = {"bundle": bundle.id, "item": None}  # an answer is about the guide's bundle
         if bundle.guide.next_question(mine) is not None:
-            return {SLOT: None, "situation": slot, "guide_misses": None}
+            return {SLOT: None, "situation": slot, "guide_misses": None, **context_slots}
         # the case is known: the personal list (or why not eligible)
-        tracker.slots["situation"] = slot
-        c, _ = context(tracker, subject(tracker, knowledge()))
+        tracker.slots.update({"situation": slot, **context_slots})
+        c, _ = context(tracker, Subject(bundle, None))
         g = c.guidance
         messages = [render.ineligible(g)] if g.decision.ineligible else render.personal_list(g, c.city_name)
         for text, buttons in messages:
             dispatcher.utter_message(text=text, buttons=buttons or None)
-        out = {SLOT: "done", "situation": slot, "guide_misses": None,
+        out = {SLOT: "done", "situation": slot, "guide_misses": None, **context_slots,
                "listed_items": listed_slot(bundle, g.decision.items)}
         if g.decision.ineligible:
             out["guide_next"] = None  # nothing to apply for

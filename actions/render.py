@@ -61,13 +61,26 @@ def _tags(it: ItemView, bundle: BundleView, numbers: dict[str, int], g: Guidance
     extra = []
     if it.first_step:
         extra.append(say("overview.first"))
+    needs = []  # one entry per prerequisite: its alternatives, each named once
     for p in it.prerequisites:
         inside = [k for k in p.items if k in keys]
         if g is not None:
             inside = [k for k in inside if k in g.decision.items or k in g.decision.done]
-        named = list(dict.fromkeys(short(keys[k].name) for k in inside))  # 出具死亡证明 once
-        if named and not (g is not None and set(inside) & set(g.decision.done)):
-            extra.append(say("overview.needs", names="或".join(named)))
+        if inside and not (g is not None and set(inside) & set(g.decision.done)):
+            needs.append(inside)
+    phrases = []
+    for alts in needs:
+        # 出具死亡证明（正常/非正常死亡）are alternatives: named once, short; a short name
+        # another item of the bundle shares (职工参保登记) keeps its full name
+        def name(k: str, alts: list[str] = alts) -> str:
+            bare = short(keys[k].name)
+            shared = any(short(o.name) == bare for o in bundle.items if o.key != k and o.key not in alts)
+            return keys[k].name if shared else bare
+        named = "或".join(dict.fromkeys(name(k) for k in alts))
+        if named not in phrases:
+            phrases.append(named)
+    if phrases:
+        extra.append(say("overview.needs", names="、".join(phrases)))
     if it.parallel_group:
         extra.append(say("overview.parallel"))
     partners = g.decision.exclusive_partner(it.key) if g is not None else ()
