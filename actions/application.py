@@ -13,11 +13,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import render
 from actions.context import (
     GUIDE_KEY,
+    Subject,
     active_loop,
     answers,
     asks_to_apply,
     choice_buttons,
     chooses_items,
+    guide_bundle,
     likely_bundles,
     listed,
     listed_slot,
@@ -78,6 +80,8 @@ class ActionStartApplication(Action):
         d, kb, sender = dialog(), knowledge(), tracker.sender_id
         text = text_of(tracker)
         s = subject(tracker, kb)
+        if tracker.latest_action_name == "action_guide_done":  # right after the guide: its bundle
+            s = Subject(guide_bundle(tracker, kb), None)
         draft = d.apps.open_draft(sender)
         if draft and (s.bundle is None or s.bundle.id == draft.bundle_id):
             bundle_id = draft.bundle_id
@@ -92,7 +96,8 @@ class ActionStartApplication(Action):
             dispatcher.utter_message(text=f"您的申请已提交（编号 {done.number}），不会重复提交。")
             return []
         bundle = kb.bundle(bundle_id)
-        mine, slot = answers(tracker, bundle)
+        # right after the guide, its last answer has been read already
+        mine, slot = answers(tracker, bundle, read_message=tracker.latest_action_name != "action_guide_done")
         decision = kb.decide(bundle_id, mine)
         events: list[dict] = [SlotSet("bundle", bundle_id), SlotSet("situation", slot)]
         shown = listed(tracker, bundle) or list(decision.items)
