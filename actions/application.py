@@ -26,6 +26,7 @@ from actions.context import (
     place,
     subject,
     text_of,
+    written,
 )
 from actions.kb import knowledge
 from bot.applications.choice import parse_choice
@@ -35,6 +36,7 @@ from bot.applications.service import Applications, NotFound
 from bot.kb.guidance import guidance
 from bot.kb.situations import Decision
 from bot.kb.wording import say
+from bot.privacy.vault import TOKEN_RE
 
 FORM = "application_form"
 SLOT = "application_answer"
@@ -165,7 +167,9 @@ class ValidateApplicationForm(FormValidationAction):
         """The citizen's reply, unless it is a question (then the form waits)."""
         if tracker.get_slot("requested_slot") != SLOT:
             return {}  # the form is just opening: "我要申请" is not a reply
-        text = tracker.latest_message.get("text") or ""
+        # vault tokens as the channel wrote them: the normaliser may rewrite letters in them
+        raw = written(tracker)
+        text = raw if TOKEN_RE.search(raw) else tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in QUESTION_INTENTS and not dialog().accepts(tracker.sender_id, text):
             return {}

@@ -63,14 +63,22 @@ def subject(tracker: Tracker, kb: KnowledgeService) -> Subject:
     return Subject(bundle, item)
 
 
+def written(tracker: Tracker) -> str:
+    """The latest message exactly as the channel passed it (vault tokens kept).
+
+    The NLU normaliser may rewrite letters inside a vault token ("bb" → "宝宝"),
+    so form answers are read from the user event, not the parse data."""
+    raw = next((e.get("text") for e in reversed(tracker.events or []) if e.get("event") == "user"), None)
+    return raw if raw is not None else tracker.latest_message.get("text") or ""
+
+
 def text_of(tracker: Tracker) -> str:
     """The latest message as the citizen wrote it, without vaulted personal data.
 
     Rasa's parse data carries the text after the NLU's normaliser; the user
     event keeps the original, which is what situation words and replies are
     written against (the normalised form is tried as well, see `texts_of`)."""
-    raw = next((e.get("text") for e in reversed(tracker.events or []) if e.get("event") == "user"), None)
-    return _TOKEN_RE.sub(" ", raw if raw is not None else tracker.latest_message.get("text") or "")
+    return _TOKEN_RE.sub(" ", written(tracker))
 
 
 def texts_of(tracker: Tracker) -> list[str]:
