@@ -3,6 +3,7 @@ bot.applications.dialog decides what they mean and what to ask next."""
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from typing import Any
 
@@ -110,8 +111,12 @@ class ActionStartApplication(Action):
             dispatcher.utter_message(text=message, buttons=buttons)
             return events
         undecided = {k for group in decision.open_groups for k in group}
-        if draft is None and decision.pending and (chosen is None or undecided & set(chosen)):
+        fresh = draft is None or (draft.bundle_id == bundle_id and draft.stage == "items" and not draft.values)
+        if fresh and decision.pending and (chosen is None or undecided & set(chosen)):
             if asks_to_apply(text):  # "我要申请": the questions, then the application
+                if draft is None:  # the draft exists at once (the mini-program shows it); items come after
+                    with contextlib.suppress(NotFound):  # no online form: told after the questions
+                        d.apps.start(sender, bundle_id)
                 dispatcher.utter_message(text=say("choose.start_guided", n=len(decision.pending)))
             else:  # a wish ("想提前退休"): what may apply, then the questions
                 city, district = place(tracker)

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.answers import context
+from actions.application import dialog
 from actions.context import (
     Subject,
     answers,
@@ -142,6 +143,9 @@ class ValidateGuideForm(FormValidationAction):
                "listed_items": listed_slot(bundle, g.decision.items)}
         if g.decision.ineligible:
             out["guide_next"] = None  # nothing to apply for
+            draft = dialog().apps.open_draft(tracker.sender_id)
+            if draft and draft.bundle_id == bundle.id and draft.stage == "items" and not draft.values:
+                dialog().apps.cancel(draft.id)  # opened by "我要申请" before the questions
         return out
 
 

@@ -90,7 +90,8 @@ class ApplicationDialog:
             return Turn().say(render.other_draft_open(other, bundle.name))
         draft = self.apps.start(sender, bundle_id)
         form = self.apps.form(bundle_id)
-        if existing and not (chosen and draft.stage == "items"):
+        untouched = draft.stage == "items" and not draft.values  # opened while the guide asked
+        if existing and not untouched:
             total = len(form.fields_for(draft.items)) if draft.items else 0
             return Turn().say(render.resumed(bundle.name, len(draft.values), total))
         turn = Turn().say(render.started(bundle.name, form.intro))
