@@ -156,3 +156,13 @@ def test_a_question_during_the_guide_is_answered_then_the_guide_asks_again(stack
     answer = chat.say("要带什么材料")
     assert "公民身后" in answer and "居民身份证" in answer
     assert chat.last[-1]["text"] == question
+
+
+def test_applying_asks_first_and_a_birth_outside_guangdong_is_not_eligible(stack, apps):
+    chat = RestChat(stack)
+    reply = chat.say("我要申请新生儿出生")
+    assert "办理前先确认" in reply and chat.last[-1]["text"] == "宝宝是在广东省内的医院出生的吗？"
+    assert apps.open_draft(chat.sender).stage == "items"      # the draft exists at once, items come later
+    refused = chat.say("在广东省外出生")
+    assert "不能在广东办理“出生一件事”联办" in refused and "出生医院" in refused
+    assert apps.open_draft(chat.sender) is None               # nothing left half-open
