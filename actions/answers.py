@@ -1,17 +1,62 @@
-"""Answers to questions about a bundle or one of its items."""
+"""Answers to questions about a bundle or one of its items, fitted to the
+citizen's situation (情形引导) and city when known."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
-from actions.context import Subject, choice_buttons, likely_bundles, subject
+from actions.context import (
+    GUIDE_KEY,
+    Subject,
+    active_loop,
+    answers,
+    choice_buttons,
+    chooses_items,
+    likely_bundles,
+    listed,
+    listed_slot,
+    place,
+    subject,
+    text_of,
+)
 from actions.kb import knowledge
+from bot.kb.guidance import Guidance, alternatives, guidance, item_places
+from bot.kb.places import Places
+
+GUIDE_FORM = "guide_form"
+
+
+@dataclass
+class Context:
+    subject: Subject
+    guidance: Guidance
+    places: Places
+    city: str | None
+    district: str | None
+    slot: dict  # the new value of the situation slot
+
+    @property
+    def city_name(self) -> str | None:
+        city, district = self.places.locate(self.city, self.district)
+        if city is None:
+            return None
+        return city.name + (district.name if district else "")
+
+
+def context(tracker: Tracker, s: Subject) -> tuple[Context, dict]:
+    """The answer's context and the new `situation` slot value."""
+    kb = knowledge()
+    mine, slot = answers(tracker, s.bundle)
+    city, district = place(tracker)
+    places = kb.places()
+    return Context(s, guidance(s.bundle, places, mine, city, district), places, city, district, slot), slot
 
 
 class BundleAnswer(Action, ABC):
@@ -23,8 +68,14 @@ class BundleAnswer(Action, ABC):
     topic = ""  # what the clarifying question asks about
 
     @abstractmethod
-    def text(self, s: Subject) -> str:
+    def text(self, c: Context) -> str:
         """The reply for a known subject."""
+
+    def messages(self, c: Context) -> list[tuple[str, list[dict]]]:
+        return [(self.text(c), self.follow_ups(c.subject))]
+
+    def after(self, c: Context, tracker: Tracker) -> list[dict]:
+        return []
 
     def clarify(self) -> str:
         return render.clarify(self.topic)
@@ -44,18 +95,50 @@ class BundleAnswer(Action, ABC):
             dispatcher.utter_message(text=self.clarify(),
                                      buttons=choice_buttons(self.intent, likely_bundles(tracker, kb)))
             return []
-        dispatcher.utter_message(text=self.text(s), buttons=self.follow_ups(s))
-        return [SlotSet("bundle", s.bundle.id), SlotSet("item", s.item.key if s.item else None)]
+        if chooses_items(text_of(tracker)) and listed(tracker, s.bundle) and active_loop(tracker) != "application_form":
+            # "只要户口和医保" read as a question: it chooses items of the list shown
+            return [FollowupAction("action_start_application")]
+        c, _ = context(tracker, s)
+        for text, buttons in self.messages(c):
+            dispatcher.utter_message(text=text, buttons=buttons or None)
+        extra = self.after(c, tracker)
+        return [SlotSet("bundle", s.bundle.id), SlotSet("item", s.item.key if s.item else None),
+                SlotSet("situation", c.slot), *extra]
 
 
 class ActionBundleOverview(BundleAnswer):
+    """The bundle's items for the citizen's case. While the situation has open
+    questions, the guide asks them (guide_form) one at a time; once it is
+    known, the personal list: items, one set of materials, time limits, where."""
+
     intent, topic = "ask_bundle", "办理事项"
 
     def name(self) -> str:
         return "action_bundle_overview"
 
-    def text(self, s: Subject) -> str:
-        return render.overview(s.bundle)
+    def text(self, c: Context) -> str:
+        return render.overview(c.subject.bundle, c.guidance if c.subject.bundle.guide else None)
+
+    def messages(self, c: Context) -> list[tuple[str, list[dict]]]:
+        g = c.guidance
+        if g.decision.ineligible:
+            return [render.ineligible(g)]
+        if c.subject.bundle.guide.questions and g.decision.complete:
+            return render.personal_list(g, c.city_name)
+        buttons = render.requirement_buttons(g) or self.follow_ups(c.subject)
+        return [(self.text(c), buttons)]
+
+    def after(self, c: Context, tracker: Tracker) -> list[dict]:
+        g = c.guidance
+        events = [SlotSet("listed_items", listed_slot(c.subject.bundle, g.decision.items))]
+        if g.decision.pending and not g.decision.ineligible and active_loop(tracker) != "application_form":
+            c.slot[GUIDE_KEY] = c.subject.bundle.id
+            events += [SlotSet("guide_answer", None), SlotSet("guide_misses", None)]
+            if active_loop(tracker) != GUIDE_FORM:
+                events += [SlotSet("guide_next", None), FollowupAction(GUIDE_FORM)]
+        elif active_loop(tracker) == GUIDE_FORM:
+            events.append(SlotSet("guide_answer", "done"))  # nothing left to ask: the guide closes
+        return events
 
     def clarify(self) -> str:
         # "what must I do" with no recognisable life event: we did not understand it
@@ -68,9 +151,12 @@ class ActionBundleMaterials(BundleAnswer):
     def name(self) -> str:
         return "action_bundle_materials"
 
-    def text(self, s: Subject) -> str:
-        keys = [s.item.key] if s.item else None
-        return render.materials(s.bundle, knowledge().materials(s.bundle.id, keys), s.item)
+    def text(self, c: Context) -> str:
+        s, g = c.subject, c.guidance
+        if s.item:
+            needs = knowledge().materials(s.bundle.id, [s.item.key], g.decision)
+            return render.materials(s.bundle, needs, s.item)
+        return render.materials(s.bundle, g.materials, None, personal=bool(g.case), total=len(g.items))
 
 
 class ActionBundleDepartment(BundleAnswer):
@@ -79,8 +165,18 @@ class ActionBundleDepartment(BundleAnswer):
     def name(self) -> str:
         return "action_bundle_department"
 
-    def text(self, s: Subject) -> str:
-        return render.department(s.bundle, s.item)
+    def text(self, c: Context) -> str:
+        s, g = c.subject, c.guidance
+        if s.item is None:
+            return render.department(s.bundle, None, city_name=c.city_name, g=g)
+        if s.item.key in {k for grp in g.decision.open_groups for k in grp} or (
+                s.item.key not in g.decision.items and any(s.item.key in grp for grp in s.bundle.guide.exclusive)
+                and not g.decision.complete):
+            options = alternatives(s.bundle, s.item.key, c.places, g.decision.answers, c.city, c.district)
+            if options:
+                return render.department_alternatives(s.item, options, c.city_name)
+        places = item_places(s.item, g.decision, c.places, c.city, c.district)
+        return render.department(s.bundle, s.item, places, c.city_name)
 
 
 class ActionBundleTimeLimit(BundleAnswer):
@@ -89,8 +185,8 @@ class ActionBundleTimeLimit(BundleAnswer):
     def name(self) -> str:
         return "action_bundle_time_limit"
 
-    def text(self, s: Subject) -> str:
-        return render.time_limit(s.bundle, s.item)
+    def text(self, c: Context) -> str:
+        return render.time_limit(c.subject.bundle, c.subject.item, c.guidance.items)
 
 
 class ActionBundleFee(BundleAnswer):
@@ -99,8 +195,8 @@ class ActionBundleFee(BundleAnswer):
     def name(self) -> str:
         return "action_bundle_fee"
 
-    def text(self, s: Subject) -> str:
-        return render.fee(s.bundle, s.item)
+    def text(self, c: Context) -> str:
+        return render.fee(c.subject.bundle, c.subject.item, c.guidance.items)
 
 
 class ActionBundleOnline(BundleAnswer):
@@ -109,8 +205,8 @@ class ActionBundleOnline(BundleAnswer):
     def name(self) -> str:
         return "action_bundle_online"
 
-    def text(self, s: Subject) -> str:
-        return render.online(s.bundle, s.item)
+    def text(self, c: Context) -> str:
+        return render.online(c.subject.bundle, c.subject.item, c.guidance.items)
 
 
 class ActionListBundles(Action):

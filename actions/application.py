@@ -3,6 +3,7 @@ bot.applications.dialog decides what they mean and what to ask next."""
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from typing import Any
 
@@ -11,11 +12,32 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
-from actions.context import choice_buttons, likely_bundles, subject
+from actions.context import (
+    GUIDE_KEY,
+    Subject,
+    active_loop,
+    answers,
+    asks_to_apply,
+    choice_buttons,
+    chooses_items,
+    guide_bundle,
+    likely_bundles,
+    listed,
+    listed_slot,
+    place,
+    subject,
+    text_of,
+    written,
+)
 from actions.kb import knowledge
+from bot.applications.choice import parse_choice
 from bot.applications.dialog import ApplicationDialog, recent_submission
 from bot.applications.render import submitted
 from bot.applications.service import Applications, NotFound
+from bot.kb.guidance import guidance
+from bot.kb.situations import Decision
+from bot.kb.wording import say
+from bot.privacy.vault import TOKEN_RE
 
 FORM = "application_form"
 SLOT = "application_answer"
@@ -38,8 +60,20 @@ def _say(dispatcher: CollectingDispatcher, turn) -> None:
         dispatcher.utter_message(text=m.text, buttons=m.buttons or None)
 
 
+def _decision(tracker: Tracker, bundle_id: str) -> Decision:
+    """The citizen's situation for the draft's bundle, as the guide left it."""
+    bundle = knowledge().bundle(bundle_id)
+    mine, _ = answers(tracker, bundle, read_message=False)
+    return knowledge().decide(bundle_id, mine)
+
+
 class ActionStartApplication(Action):
-    """"我要申请": start (or resume) the application form for the bundle in context."""
+    """"我要申请", "先办1和3": start (or resume) the application for the bundle in
+    context, with the items the citizen's situation needs.
+
+    While that situation still has open questions, the guide asks them first
+    (a wish such as "想提前退休" is guided, not applied for at once); an
+    explicit request to apply continues into the application afterwards."""
 
     def name(self) -> str:
         return "action_start_application"
@@ -47,8 +81,10 @@ class ActionStartApplication(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         d, kb, sender = dialog(), knowledge(), tracker.sender_id
-        text = tracker.latest_message.get("text") or ""
+        text = text_of(tracker)
         s = subject(tracker, kb)
+        if tracker.latest_action_name == "action_guide_done":  # right after the guide: its bundle
+            s = Subject(guide_bundle(tracker, kb), None)
         draft = d.apps.open_draft(sender)
         if draft and (s.bundle is None or s.bundle.id == draft.bundle_id):
             bundle_id = draft.bundle_id
@@ -62,15 +98,47 @@ class ActionStartApplication(Action):
         if done is not None:
             dispatcher.utter_message(text=f"您的申请已提交（编号 {done.number}），不会重复提交。")
             return []
+        bundle = kb.bundle(bundle_id)
+        # right after the guide, its last answer has been read already
+        mine, slot = answers(tracker, bundle, read_message=tracker.latest_action_name != "action_guide_done")
+        decision = kb.decide(bundle_id, mine)
+        events: list[dict] = [SlotSet("bundle", bundle_id), SlotSet("situation", slot)]
+        shown = listed(tracker, bundle) or list(decision.items)
+        chosen = parse_choice(bundle, text, listed=shown) if chooses_items(text) else None
+        if decision.ineligible:
+            city, district = place(tracker)
+            message, buttons = render.ineligible(guidance(bundle, kb.places(), mine, city, district))
+            dispatcher.utter_message(text=message, buttons=buttons)
+            return events
+        undecided = {k for group in decision.open_groups for k in group}
+        fresh = draft is None or (draft.bundle_id == bundle_id and draft.stage == "items" and not draft.values)
+        if fresh and decision.pending and (chosen is None or undecided & set(chosen)):
+            if asks_to_apply(text):  # "我要申请": the questions, then the application
+                if draft is None:  # the draft exists at once (the mini-program shows it); items come after
+                    with contextlib.suppress(NotFound):  # no online form: told after the questions
+                        d.apps.start(sender, bundle_id)
+                dispatcher.utter_message(text=say("choose.start_guided", n=len(decision.pending)))
+            else:  # a wish ("想提前退休"): what may apply, then the questions
+                city, district = place(tracker)
+                g = guidance(bundle, kb.places(), mine, city, district)
+                dispatcher.utter_message(text=render.overview(bundle, g), buttons=render.requirement_buttons(g) or None)
+                events.append(SlotSet("listed_items", listed_slot(bundle, decision.items)))
+            slot[GUIDE_KEY] = bundle_id
+            events += [SlotSet("situation", slot),
+                       SlotSet("guide_next", "action_start_application" if asks_to_apply(text) else None),
+                       SlotSet("guide_misses", None)]
+            if active_loop(tracker) != "guide_form":
+                events += [SlotSet("guide_answer", None), FollowupAction("guide_form")]
+            return events
         try:
-            turn = d.begin(sender, bundle_id)
+            turn = d.begin(sender, bundle_id, decision, chosen)
         except NotFound:  # no online form for this bundle yet
-            dispatcher.utter_message(text=render.apply_offline(kb.bundle(bundle_id)))
-            return [SlotSet("bundle", bundle_id)]
+            dispatcher.utter_message(text=render.apply_offline(bundle))
+            return events
         _say(dispatcher, turn)
         if d.apps.open_draft(sender) is None or d.apps.open_draft(sender).bundle_id != bundle_id:
-            return [SlotSet("bundle", bundle_id)]
-        return [SlotSet("bundle", bundle_id), SlotSet("item", None), SlotSet(SLOT, None),
+            return events
+        return [*events, SlotSet("item", None), SlotSet(SLOT, None), SlotSet("guide_answer", None),
                 SlotSet("requested_slot", None), FollowupAction(FORM)]
 
 
@@ -82,11 +150,16 @@ class ActionAskApplicationAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
-        message = dialog().prompt(tracker.sender_id)
+        draft = dialog().apps.open_draft(tracker.sender_id)
+        decision = _decision(tracker, draft.bundle_id) if draft else None
+        message = dialog().prompt(tracker.sender_id, decision)
         if message is None:
             dispatcher.utter_message(text="这份申请已经结束了。需要办理可以说“我要申请”。")
             return [SlotSet(SLOT, "done")]
         dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        offered = dialog().offered(tracker.sender_id, decision)
+        if offered:
+            return [SlotSet("listed_items", listed_slot(knowledge().bundle(draft.bundle_id), offered))]
         return []
 
 
@@ -99,7 +172,9 @@ class ValidateApplicationForm(FormValidationAction):
         """The citizen's reply, unless it is a question (then the form waits)."""
         if tracker.get_slot("requested_slot") != SLOT:
             return {}  # the form is just opening: "我要申请" is not a reply
-        text = tracker.latest_message.get("text") or ""
+        # vault tokens as the channel wrote them: the normaliser may rewrite letters in them
+        raw = written(tracker)
+        text = raw if TOKEN_RE.search(raw) else tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in QUESTION_INTENTS and not dialog().accepts(tracker.sender_id, text):
             return {}
@@ -110,7 +185,9 @@ class ValidateApplicationForm(FormValidationAction):
         if not value:  # the slot reset when the form opens, not a reply
             return {SLOT: None}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        turn = dialog().answer(tracker.sender_id, str(value or ""), intent)
+        draft = dialog().apps.open_draft(tracker.sender_id)
+        decision = _decision(tracker, draft.bundle_id) if draft else None
+        turn = dialog().answer(tracker.sender_id, str(value or ""), intent, decision)
         _say(dispatcher, turn)
         return {SLOT: "done" if turn.finished else None}
 

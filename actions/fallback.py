@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
-from actions.context import choice_buttons, likely_bundles
+from actions.context import choice_buttons, likely_bundles, picks_listed_items
 from actions.kb import knowledge
 
 
@@ -18,6 +19,8 @@ class ActionBundleFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
+        if picks_listed_items(tracker, knowledge()):  # "先办1和3" after a list
+            return [FollowupAction("action_start_application")]
         bundles = likely_bundles(tracker, knowledge())
         dispatcher.utter_message(
             text=render.not_understood(),

@@ -1,10 +1,17 @@
-"""Chinese reply text for knowledge-base answers: short lines for a phone screen."""
+"""Chinese reply text for knowledge-base answers: short lines for a phone screen.
+
+Guidance (situations, the personal list, where to go) takes its wording from
+data/guide.yml (bot.kb.wording) and the bundle files."""
 
 from __future__ import annotations
 
 import re
 
+from bot.kb.guidance import Alternative, Guidance
+from bot.kb.places import Place
+from bot.kb.situations import Question
 from bot.kb.views import BundleView, ItemView, MaterialNeed
+from bot.kb.wording import say
 
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 MAX_USED_BY = 2
@@ -45,30 +52,125 @@ def bundle_list(bundles: list[BundleView]) -> str:
     return "\n".join(lines)
 
 
-def overview(bundle: BundleView) -> str:
-    lines = [f"「{bundle.name}」一件事（牵头：{bundle.lead_department.name}）", bundle.description,
-             f"共{len(bundle.items)}个事项，可全部办理，也可只选其中几项："]
-    keys = {it.key: it for it in bundle.items}
-    for n, it in enumerate(bundle.items, 1):
-        extra = []
-        if it.first_step:
-            extra.append("先办")
-        for p in it.prerequisites:
-            named = [short(keys[k].name) for k in p.items if k in keys]
-            if named:
-                extra.append("需先办" + "或".join(named))
-        if it.parallel_group:
-            extra.append("须同时办")
-        if not it.in_guangdong_list:
-            extra.append("国家清单事项")
-        tail = f"〔{'，'.join(extra)}〕" if extra else ""
-        lines.append(f"{n}. {it.name}｜{it.department.name}{tail}")
+def _button(title: str, payload: str | None = None) -> dict:
+    return {"title": title, "payload": payload or title}
+
+
+def _tags(it: ItemView, bundle: BundleView, numbers: dict[str, int], g: Guidance | None) -> str:
+    keys = {i.key: i for i in bundle.items}
+    extra = []
+    if it.first_step:
+        extra.append(say("overview.first"))
+    needs = []  # one entry per prerequisite: its alternatives, each named once
+    for p in it.prerequisites:
+        inside = [k for k in p.items if k in keys]
+        if g is not None:
+            inside = [k for k in inside if k in g.decision.items or k in g.decision.done]
+        if inside and not (g is not None and set(inside) & set(g.decision.done)):
+            needs.append(inside)
+    phrases = []
+    for alts in needs:
+        # 出具死亡证明（正常/非正常死亡）are alternatives: named once, short; a short name
+        # another item of the bundle shares (职工参保登记) keeps its full name
+        def name(k: str, alts: list[str] = alts) -> str:
+            bare = short(keys[k].name)
+            shared = any(short(o.name) == bare for o in bundle.items if o.key != k and o.key not in alts)
+            return keys[k].name if shared else bare
+        named = "或".join(dict.fromkeys(name(k) for k in alts))
+        if named not in phrases:
+            phrases.append(named)
+    if phrases:
+        extra.append(say("overview.needs", names="、".join(phrases)))
+    if it.parallel_group:
+        extra.append(say("overview.parallel"))
+    partners = g.decision.exclusive_partner(it.key) if g is not None else ()
+    if partners:
+        extra.append(say("overview.one_of", others="、".join(str(numbers[k]) for k in partners if k in numbers)))
+    if not it.in_guangdong_list:
+        extra.append(say("overview.national_only"))
+    return f"〔{'，'.join(extra)}〕" if extra else ""
+
+
+def requirement_lines(g: Guidance | None) -> list[str]:
+    return [say("requirement.first", why=r.why) for r in (g.requirements if g else ())]
+
+
+def requirement_buttons(g: Guidance | None) -> list[dict]:
+    return [_button(say("requirement.button", bundle=r.bundle_name), f'/ask_bundle{{"bundle":"{r.bundle_id}"}}')
+            for r in (g.requirements if g else ())]
+
+
+def overview(bundle: BundleView, g: Guidance | None = None) -> str:
+    """The bundle's items; with a partly known situation, only those that may apply."""
+    items = g.items if g is not None else list(bundle.items)
+    lines = [*requirement_lines(g), say("overview.title", bundle=bundle.name, lead=bundle.lead_department.name),
+             bundle.description]
+    if g is not None and g.case and len(items) < len(bundle.items):
+        lines.append(say("overview.some_items", case="、".join(g.case), n=len(items)))
+    else:
+        lines.append(say("overview.all_items", n=len(items)))
+    numbers = {it.key: n for n, it in enumerate(items, 1)}
+    for n, it in enumerate(items, 1):
+        lines.append(say("overview.item_line", n=n, name=it.name, department=it.department.name,
+                         tags=_tags(it, bundle, numbers, g)))
     groups = bundle.parallel_groups
     if groups:
-        names = "、".join(short(it.name) for g in groups.values() for it in g)
-        lines.append(f"按规定，{names}须并行办理，不能只选其一。")
-    lines.append("还想了解什么？可以问我材料、地点、时限或能否网上办。")
+        names = "、".join(short(it.name) for grp in groups.values() for it in grp if it in items)
+        if names:
+            lines.append(say("overview.parallel_rule", names=names))
+    if g is not None and g.decision.pending:
+        lines.append(say("overview.questions", n=len(g.decision.pending)))
+    else:
+        lines.append(say("overview.more"))
     return "\n".join(lines)
+
+
+def guide_question(q: Question) -> tuple[str, list[dict]]:
+    return q.ask, [_button(c.label) for c in q.choices]
+
+
+def _place_text(places: list[Place]) -> str:
+    counters = [p.text for p in places if not p.online]
+    return counters[0] if counters else (places[0].text if places else "")
+
+
+def personal_list(g: Guidance, city: str | None = None) -> list[tuple[str, list[dict]]]:
+    """The citizen's own list: items with where to go, one set of materials
+    for that case, time limits; then how to apply. Two or three messages."""
+    bundle = g.bundle
+    lines = [*requirement_lines(g),
+             say("personal.title", case="、".join(g.case) or bundle.name, bundle=bundle.name, n=len(g.items))]
+    for n, it in enumerate(g.items, 1):
+        place = _place_text(g.places.get(it.key, []))
+        lines.append(say("personal.item_line", n=n, name=it.name, place=place) if place
+                     else say("personal.item_line_no_place", n=n, name=it.name))
+    if g.done:
+        lines.append(say("personal.done", names="、".join(it.name for it in g.done)))
+    lines += list(g.decision.says)
+    first = "\n".join(lines)
+    second = materials(bundle, g.materials, None, personal=True, total=len(g.items))
+    third_lines = [say("personal.time_title")]
+    third_lines += [say("personal.time_line", name=short(it.name), days=days(it)) for it in g.items]
+    deadlines = [it for it in g.items if it.time_limit_statutory and "内" in it.time_limit_statutory]
+    if deadlines:
+        third_lines.append(say("personal.deadline", text="；".join(
+            f"{short(it.name)}—{it.time_limit_statutory}" for it in deadlines[:2])))
+    if g.saved_items or g.saved_materials > 0:
+        third_lines.append(say("personal.saved", items=g.full_items, saved_items=g.saved_items,
+                               saved_materials=max(g.saved_materials, 0)))
+    if city is None:
+        third_lines.append(say("personal.city_hint"))
+    third_lines.append(say("personal.apply"))
+    buttons = [*requirement_buttons(g), _button(say("personal.apply_button")),
+               _button(say("personal.where_button"), f'/ask_department{{"bundle":"{bundle.id}"}}')]
+    return [(first, []), (second, []), ("\n".join(third_lines), buttons)]
+
+
+def ineligible(g: Guidance) -> tuple[str, list[dict]]:
+    info = g.decision.ineligible
+    lines = [say("ineligible.title", bundle=g.bundle.name, reason=info.reason),
+             say("ineligible.instead", instead=info.instead)]
+    return "\n".join(lines), [*requirement_buttons(g), _button(say("ineligible.button"), "/list_bundles")]
 
 
 def _used_by(need: MaterialNeed, total: int) -> str:
@@ -82,9 +184,13 @@ def _used_by(need: MaterialNeed, total: int) -> str:
     return f"（{'、'.join(names)}用）"
 
 
-def materials(bundle: BundleView, needs: list[MaterialNeed], item: ItemView | None = None) -> str:
-    title = f"「{bundle.name}」中的「{short(item.name)}」" if item else f"「{bundle.name}」一套材料"
-    total = 1 if item else len(bundle.items)
+def materials(bundle: BundleView, needs: list[MaterialNeed], item: ItemView | None = None,
+              personal: bool = False, total: int | None = None) -> str:
+    if personal and item is None:
+        title = f"「{bundle.name}」{say('personal.materials_title')}"
+    else:
+        title = f"「{bundle.name}」中的「{short(item.name)}」" if item else f"「{bundle.name}」一套材料"
+    total = 1 if item else (total if total is not None else len(bundle.items))
     required = [n for n in needs if not n.conditional and not n.produced_by]
     optional = [n for n in needs if n.conditional and not n.produced_by]
     produced = [n for n in needs if n.produced_by]
@@ -101,38 +207,78 @@ def materials(bundle: BundleView, needs: list[MaterialNeed], item: ItemView | No
     return "\n".join(lines)
 
 
-def department(bundle: BundleView, item: ItemView | None = None) -> str:
+def _department(it: ItemView) -> str:
+    return say("where.department", department=it.department.national_name, lead=it.department.name)
+
+
+def _city_suffix(city_name: str | None) -> str:
+    return say("where.item_title_city", city=city_name) if city_name else ""
+
+
+def department(bundle: BundleView, item: ItemView | None = None, places: list[Place] | None = None,
+               city_name: str | None = None, g: Guidance | None = None) -> str:
+    """Where to go: the place first, the responsible department second."""
     if item:
-        return (f"「{short(item.name)}」由{item.department.name}负责，"
-                f"具体到{item.department.where}办理。{_online_hint(item)}")
-    lines = [f"「{bundle.name}」由{bundle.lead_department.name}牵头，"
-             "一窗受理、一网办理，各事项分工如下："]
-    lines += [f"· {short(it.name)}：{it.department.name}" for it in bundle.items]
+        lines = [say("where.item_title", name=short(item.name), city=_city_suffix(city_name))]
+        counters = [p for p in places or [] if not p.online]
+        online = [p for p in places or [] if p.online]
+        for n, p in enumerate(counters):
+            lines.append(say("where.place_line" if n == 0 else "where.other_place_line", text=p.text))
+        lines += [say("where.online_line", text=p.text) for p in online]
+        if not places:
+            lines.append(say("where.place_line", text=item.department.where))
+        if item.where_note:
+            lines.append(item.where_note)
+        lines.append(_department(item))
+        if city_name is None:
+            lines.append(say("personal.city_hint"))
+        return "\n".join(lines)
+    items = g.items if g is not None else list(bundle.items)
+    lines = [*requirement_lines(g), say("where.bundle_title", bundle=bundle.name, city=_city_suffix(city_name))]
+    for n, it in enumerate(items, 1):
+        place = _place_text(g.places.get(it.key, [])) if g is not None else it.department.where
+        lines.append(say("where.bundle_line", n=n, name=short(it.name), place=place))
     if bundle.channels:
-        lines.append("办理渠道：" + "；".join(bundle.channels[:2]))
+        lines.append(say("where.bundle_online", channel=bundle.channels[0]))
+    lines.append(say("where.bundle_department", lead=bundle.lead_department.name))
+    if city_name is None:
+        lines.append(say("personal.city_hint"))
     return "\n".join(lines)
 
 
-def time_limit(bundle: BundleView, item: ItemView | None = None) -> str:
+def department_alternatives(item: ItemView, alternatives: list[Alternative], city_name: str | None = None) -> str:
+    """"死亡证明去哪开" before the case is known: where, for each case."""
+    lines = [say("where.case_title", name=short(item.name), city=_city_suffix(city_name))]
+    for a in alternatives:
+        lines.append(say("where.case_line", case=a.case, place=_place_text(a.places),
+                         department=a.item.department.name))
+    if city_name is None:
+        lines.append(say("personal.city_hint"))
+    return "\n".join(lines)
+
+
+def time_limit(bundle: BundleView, item: ItemView | None = None, items: list[ItemView] | None = None) -> str:
     if item:
         text = f"「{short(item.name)}」办理时限：{days(item)}。"
         if item.time_limit_statutory:
             text += f"\n法定要求：{item.time_limit_statutory}。"
         return text
+    items = items if items is not None else list(bundle.items)
     lines = [f"「{bundle.name}」各事项办理时限（工作日，不含邮寄）："]
-    lines += [f"· {short(it.name)}：{days(it)}" for it in bundle.items]
-    deadlines = [it for it in bundle.items if it.time_limit_statutory and "内" in it.time_limit_statutory]
+    lines += [f"· {short(it.name)}：{days(it)}" for it in items]
+    deadlines = [it for it in items if it.time_limit_statutory and "内" in it.time_limit_statutory]
     if deadlines:
         lines.append("注意期限：" + "；".join(
             f"{short(it.name)}—{it.time_limit_statutory}" for it in deadlines[:2]))
     return "\n".join(lines)
 
 
-def fee(bundle: BundleView, item: ItemView | None = None) -> str:
+def fee(bundle: BundleView, item: ItemView | None = None, items: list[ItemView] | None = None) -> str:
     if item:
         return f"「{short(item.name)}」费用：{item.fee}。"
-    free = [short(it.name) for it in bundle.items if it.fee.startswith("免费")]
-    paid = [it for it in bundle.items if not it.fee.startswith("免费")]
+    items = items if items is not None else list(bundle.items)
+    free = [short(it.name) for it in items if it.fee.startswith("免费")]
+    paid = [it for it in items if not it.fee.startswith("免费")]
     lines = [f"「{bundle.name}」费用说明："]
     if free:
         lines.append("免费：" + "、".join(free))
@@ -147,15 +293,16 @@ def _online_hint(item: ItemView) -> str:
     return f"{_ONLINE[item.online]}。"
 
 
-def online(bundle: BundleView, item: ItemView | None = None) -> str:
+def online(bundle: BundleView, item: ItemView | None = None, items: list[ItemView] | None = None) -> str:
     if item:
         text = f"「{short(item.name)}」{_ONLINE[item.online]}。"
         if item.online_note:
             text += f"\n{item.online_note}"
         return text
+    items = items if items is not None else list(bundle.items)
     lines = [f"「{bundle.name}」网上办理情况："]
     for level, label in (("yes", "全程网办"), ("partial", "网上申请＋现场一步"), ("no", "现场办理")):
-        names = [short(it.name) for it in bundle.items if it.online == level]
+        names = [short(it.name) for it in items if it.online == level]
         if names:
             lines.append(f"{label}：" + "、".join(names))
     if bundle.channels:

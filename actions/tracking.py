@@ -6,9 +6,11 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.application import dialog
+from actions.context import picks_listed_items
 from actions.kb import knowledge
 from bot.applications.ratings import LABELS, Ratings, parse_score
 from bot.applications.render import application_detail, application_list
@@ -87,6 +89,8 @@ class ActionInformOutsideForm(Action):
             dispatcher.utter_message(text=status_text(tracker.sender_id, text))
             return []
         draft = dialog().apps.open_draft(tracker.sender_id)
+        if draft is None and picks_listed_items(tracker, knowledge()):  # "先办1和3" after a list
+            return [FollowupAction("action_start_application")]
         if draft is None:
             dispatcher.utter_message(text="收到。目前没有正在填写的申请。您想办哪件事？可以说“孩子出生要办什么”。")
             return []

@@ -63,6 +63,12 @@ def _check(_args) -> None:
     print(f"ok: {len(kb.bundles)} bundles, {items} items, {len(kb.materials)} materials")
 
 
+def _situations(_args) -> None:
+    from bot.kb.report import table
+
+    print(table())
+
+
 def _export(_args) -> None:
     from bot.nlu_export import export
 
@@ -151,6 +157,7 @@ def _staff_parser(sub) -> None:
 COMMANDS = {
     "init": (_init, "migrate the database and seed the knowledge base (idempotent)"),
     "check": (_check, "validate data/ without touching the database"),
+    "situations": (_situations, "how much shorter the personal lists are, per bundle and case"),
     "nlu-export": (_export, "generate build/nlu and build/jieba from the knowledge base"),
     "model": (_model, "print the model for the current content, training it if needed"),
     "fingerprint": (_fingerprint, "print the content fingerprint of the model"),

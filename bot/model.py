@@ -21,7 +21,8 @@ def training_data_paths() -> list[Path]:
 
 
 def _inputs() -> list[Path]:
-    files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "data" / "normalization.yml"]
+    files = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "data" / "normalization.yml",
+             ROOT / "data" / "places.yml"]
     for base in (*training_data_paths(), BUILD_DIR / "jieba", ROOT / "nlu"):
         if base.is_dir():
             files += sorted(p for p in base.rglob("*") if p.is_file() and p.suffix in {".yml", ".py", ".dict"})

@@ -99,6 +99,8 @@ class BundleItem(Base):
     produces = Column(JSON, nullable=False, default=list)
     notes = Column(JSON, nullable=False, default=list)
     inferred = Column(JSON, nullable=False, default=list)
+    where_note = Column(Text)
+    keywords = Column(JSON, nullable=False, default=list)
 
     bundle = relationship(Bundle, back_populates="items")
     department = relationship(Department)
@@ -111,6 +113,7 @@ class BundleItem(Base):
         foreign_keys="ItemPrerequisite.item_id",
         order_by="ItemPrerequisite.position",
     )
+    places = relationship("ItemPlace", order_by="ItemPlace.position")
 
 
 class ItemMaterial(Base):
@@ -155,6 +158,71 @@ class Synonym(Base):
     item_id = Column(ForeignKey("kb_bundle_items.id", ondelete="CASCADE"))
 
     bundle = relationship(Bundle, back_populates="synonyms")
+
+
+class PlaceKind(Base):
+    """A kind of place a citizen goes to (分娩医院, 户籍所在地派出所, 粤省事 …)."""
+
+    __tablename__ = "kb_place_kinds"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False)          # when the citizen's city is not known
+    local_text = Column(Text)                    # template: {city} {district} {area}
+    online = Column(Boolean, nullable=False, default=False)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class City(Base):
+    """A prefecture-level city of Guangdong with its districts and own place texts."""
+
+    __tablename__ = "kb_cities"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(50), nullable=False)
+    aliases = Column(JSON, nullable=False, default=list)
+    not_before = Column(JSON, nullable=False, default=list)
+    district_word = Column(String(20), nullable=False, default="各区")
+    districts = Column(JSON, nullable=False, default=list)  # [{id, name, aliases, not_before}]
+    places = Column(JSON, nullable=False, default=dict)      # {place kind: text}
+    position = Column(Integer, nullable=False, default=0)
+
+
+class ItemPlace(Base):
+    """Where an item is done: kinds of place in order, the main one first."""
+
+    __tablename__ = "kb_item_places"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    item_id = Column(ForeignKey("kb_bundle_items.id", ondelete="CASCADE"), nullable=False)
+    place_kind_id = Column(ForeignKey("kb_place_kinds.id"), nullable=False)
+    position = Column(Integer, nullable=False)
+
+
+class BundleGuide(Base):
+    """A bundle's situations (情形引导): questions, rules and exclusive items as
+    validated JSON (bot.kb.situations reads and evaluates it)."""
+
+    __tablename__ = "kb_bundle_guides"
+
+    bundle_id = Column(ForeignKey("kb_bundles.id", ondelete="CASCADE"), primary_key=True)
+    questions = Column(JSON, nullable=False, default=list)
+    rules = Column(JSON, nullable=False, default=list)
+    exclusive = Column(JSON, nullable=False, default=list)
+
+
+class BundleRequirement(Base):
+    """Another bundle that comes first (企业准营 needs 企业开办), unless the
+    situation answers in `unless` say it is done."""
+
+    __tablename__ = "kb_bundle_requirements"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    bundle_id = Column(ForeignKey("kb_bundles.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)
+    requires_bundle_id = Column(ForeignKey("kb_bundles.id"), nullable=False)
+    why = Column(Text, nullable=False)
+    unless = Column(JSON, nullable=False, default=dict)
 
 
 class KbMeta(Base):

@@ -18,6 +18,7 @@ from bot.applications.formspec import FieldSpec, FormSpec
 from bot.applications.service import Applications, DraftView, IncompleteForm
 from bot.applications.shared_data import CitizenRecords, DbCitizenRecords
 from bot.applications.validation import check
+from bot.kb.situations import Decision
 from bot.privacy.vault import Vault
 
 YES_RE = re.compile(r"^(好|是|对|行|可以|确认|同意|没问题|冇问题|无问题|ok|嗯|要|提交|得|啱|係|系|y)", re.I)
@@ -76,8 +77,12 @@ class ApplicationDialog:
         return self._today or date.today()
 
     # -- entry points -----------------------------------------------------
-    def begin(self, sender: str, bundle_id: str) -> Turn:
-        """Start an application for `bundle_id`, or resume the open one."""
+    def begin(self, sender: str, bundle_id: str, decision: Decision | None = None,
+              chosen: list[str] | None = None) -> Turn:
+        """Start an application for `bundle_id`, or resume the open one.
+
+        `decision`: the citizen's situation (only its items are offered);
+        `chosen`: items already chosen in plain words ("先办1和3")."""
         existing = self.apps.open_draft(sender)
         bundle = self.apps.kb.bundle(bundle_id)
         if existing and existing.bundle_id != bundle_id:
@@ -85,19 +90,24 @@ class ApplicationDialog:
             return Turn().say(render.other_draft_open(other, bundle.name))
         draft = self.apps.start(sender, bundle_id)
         form = self.apps.form(bundle_id)
-        if existing:
+        untouched = draft.stage == "items" and not draft.values  # opened while the guide asked
+        if existing and not untouched:
             total = len(form.fields_for(draft.items)) if draft.items else 0
             return Turn().say(render.resumed(bundle.name, len(draft.values), total))
-        return Turn().say(render.started(bundle.name, form.intro))
+        turn = Turn().say(render.started(bundle.name, form.intro))
+        if chosen:
+            self._choose(draft, form, bundle, chosen, decision, turn)
+            self.apps.save(draft)
+        return turn
 
-    def prompt(self, sender: str) -> Message | None:
+    def prompt(self, sender: str, decision: Decision | None = None) -> Message | None:
         draft = self.apps.open_draft(sender)
         if draft is None:
             return None
         bundle = self.apps.kb.bundle(draft.bundle_id)
         form = self.apps.form(draft.bundle_id)
         if draft.stage == "items":
-            return Message(*render.item_question(bundle))
+            return Message(*render.item_question(bundle, decision.items if decision else None))
         if draft.stage == "consent":
             return Message(*render.consent_question())
         if draft.stage == "fields" and draft.pending:
@@ -105,8 +115,15 @@ class ApplicationDialog:
             spec = form.field(draft.pending)
             done = sum(1 for f in fields if f.id in draft.values)
             return Message(*render.field_question(spec, done + 1, len(fields)))
-        materials = self.apps.kb.materials(bundle.id, draft.items)
+        materials = self.apps.kb.materials(bundle.id, draft.items, decision)
         return Message(*render.summary(bundle, form, draft, materials))
+
+    def offered(self, sender: str, decision: Decision | None = None) -> list[str] | None:
+        """The item keys as numbered in the item question, while it is asked."""
+        draft = self.apps.open_draft(sender)
+        if draft is None or draft.stage != "items":
+            return None
+        return list(decision.items) if decision else [it.key for it in self.apps.kb.bundle(draft.bundle_id).items]
 
     def accepts(self, sender: str, text: str) -> bool:
         """Whether `text` is a valid reply to the question asked, whatever the NLU
@@ -121,13 +138,14 @@ class ApplicationDialog:
         clear, _ = self.vault.reveal(text or "", sender)
         if draft.stage == "items":
             return bool(re.fullmatch(r"[\d\s,，、和及与]+", clear.strip())) or any(
-                w in clear for w in ("全部", "都办", "所有"))
+                w in clear for w in ("全部", "都办", "所有", "先办", "只办", "只要", "除了", "除咗"))
         if draft.stage != "fields" or not draft.pending:
             return False
         spec = self.apps.form(draft.bundle_id).field(draft.pending)
         return spec.type in STRICT_TYPES and check(spec, clear, draft.values, self.today).ok
 
-    def answer(self, sender: str, text: str, intent: str | None = None) -> Turn:
+    def answer(self, sender: str, text: str, intent: str | None = None,
+               decision: Decision | None = None) -> Turn:
         draft = self.apps.open_draft(sender)
         if draft is None:
             return Turn(finished=True).say(render.no_open_form())
@@ -141,26 +159,40 @@ class ApplicationDialog:
         if draft.stage in ("fields", "confirm", "consent") and self._edit(draft, form, clear, turn):
             self.apps.save(draft)
             return turn
-        handler = getattr(self, f"_on_{draft.stage}")
-        turn = handler(draft, form, clear, intent, turn)
+        if draft.stage == "items":
+            turn = self._on_items(draft, form, clear, intent, turn, decision)
+        else:
+            turn = getattr(self, f"_on_{draft.stage}")(draft, form, clear, intent, turn)
         if not turn.finished:
             self.apps.save(draft)
         return turn
 
     # -- stages -----------------------------------------------------------
-    def _on_items(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn) -> Turn:
+    def _on_items(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn,
+                  decision: Decision | None = None) -> Turn:
         bundle = self.apps.kb.bundle(draft.bundle_id)
-        requested = parse_choice(bundle, text, yes=_yes(text, intent))
+        requested = parse_choice(bundle, text, yes=_yes(text, intent),
+                                 listed=list(decision.items) if decision else None)
         if not requested:
             if intent == "start_application":  # "继续申请" again: just ask again
                 return turn
             return turn.say(render.items_not_understood())
-        choice = apply_rules(bundle, requested)
+        self._choose(draft, form, bundle, requested, decision, turn)
+        return turn
+
+    def _choose(self, draft: DraftView, form: FormSpec, bundle, requested: list[str],
+                decision: Decision | None, turn: Turn) -> None:
+        """Apply the bundle's rules to the requested items; on to the fields
+        unless two of them exclude each other (then the item question again)."""
+        proofs = {k for f in form.fields for k in f.unless_chosen}
+        choice = apply_rules(bundle, requested, decision, proofs, pull_prerequisites=True)
+        if choice.conflicts:
+            turn.say(render.items_conflict(choice))
+            return
         draft.items = choice.keys
         turn.say(render.items_chosen(bundle, choice))
         draft.stage = "fields"
         self._advance(draft, form, turn)
-        return turn
 
     def _on_consent(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn) -> Turn:
         if _yes(text, intent):

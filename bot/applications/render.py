@@ -9,6 +9,7 @@ from bot.applications import lifecycle
 from bot.applications.choice import ItemChoice
 from bot.applications.formspec import FieldSpec, FormSpec
 from bot.applications.validation import show_date
+from bot.kb import wording
 from bot.kb.views import BundleView, MaterialNeed
 from bot.privacy.masking import mask_id, mask_phone
 
@@ -48,12 +49,22 @@ def other_draft_open(open_name: str, wanted_name: str) -> str:
             f"或说“取消申请”后再办“{wanted_name}”。")
 
 
-def item_question(bundle: BundleView) -> tuple[str, list[dict]]:
-    lines = [f"“{bundle.name}”包含以下事项："]
-    for n, it in enumerate(bundle.items, 1):
+def item_question(bundle: BundleView, offered: tuple[str, ...] | list[str] | None = None) -> tuple[str, list[dict]]:
+    """The items to choose from: all, or those the citizen's situation needs."""
+    items = [bundle.item(k) for k in offered] if offered is not None else list(bundle.items)
+    personal = offered is not None and len(items) < len(bundle.items)
+    head = (wording.say("choose.offered_head", bundle=bundle.name, n=len(items)) if personal
+            else wording.say("choose.all_head", bundle=bundle.name))
+    lines = [head]
+    for n, it in enumerate(items, 1):
         lines.append(f"{n}. {it.name}{TAGS.get(it.choice, '')}")
     lines.append("全部办理请回复“全部”；只办部分请回复编号，如“1 3”。")
     return "\n".join(lines), [_b("全部办理", "全部")]
+
+
+def items_conflict(choice: ItemChoice) -> str:
+    a, b = choice.conflicts[0]
+    return wording.say("choose.conflict", a=a, b=b)
 
 
 def items_not_understood() -> str:
@@ -63,6 +74,8 @@ def items_not_understood() -> str:
 def items_chosen(bundle: BundleView, choice: ItemChoice) -> str:
     names = [bundle.item(k).name for k in choice.keys]
     text = f"好的，为您办理{len(names)}项：" + "、".join(names) + "。"
+    if choice.dropped:
+        text += "\n" + wording.say("choose.not_applicable", names="、".join(choice.dropped))
     for name, why in choice.added:
         text += f"\n已一并选上“{name}”：{why}。"
     for name, needs in choice.prerequisites:

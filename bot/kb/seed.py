@@ -15,16 +15,22 @@ from bot.kb.loader import load_knowledge_base
 from bot.kb.spec import KnowledgeBase
 from bot.models import (
     Bundle,
+    BundleGuide,
     BundleItem,
+    BundleRequirement,
+    City,
     Department,
     ItemMaterial,
+    ItemPlace,
     ItemPrerequisite,
     KbMeta,
     Material,
+    PlaceKind,
     Synonym,
 )
 
-_KB_TABLES = (Synonym, ItemPrerequisite, ItemMaterial, BundleItem, Bundle, Material, Department, KbMeta)
+_KB_TABLES = (Synonym, ItemPrerequisite, ItemMaterial, ItemPlace, BundleRequirement, BundleGuide,
+              BundleItem, Bundle, Material, Department, PlaceKind, City, KbMeta)
 
 
 def seeded_hash(session: Session) -> str | None:
@@ -43,6 +49,15 @@ def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
     session.add_all(Material(id=m.id, name=m.name, aliases=list(m.aliases), note=m.note,
                              e_certificate=m.e_certificate, is_form=m.is_form)
                     for m in kb.materials.values())
+    places = kb.places.to_json()
+    session.add_all(PlaceKind(id=k, name=v["name"], text=v["text"], local_text=v.get("local"),
+                              online=bool(v.get("online")), position=pos)
+                    for pos, (k, v) in enumerate(places["kinds"].items()))
+    session.add_all(City(id=k, name=v["name"], aliases=v["aliases"], not_before=v.get("not_before", []),
+                         district_word=v["district_word"],
+                         districts=[{"id": did, **d} for did, d in v["districts"].items()],
+                         places=v.get("places", {}), position=pos)
+                    for pos, (k, v) in enumerate(places["cities"].items()))
     session.flush()
     for pos, b in enumerate(kb.bundles):
         session.add(Bundle(
@@ -63,8 +78,15 @@ def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
                 working_days=it.working_days, time_limit_committed=it.time_limit_committed,
                 time_limit_statutory=it.time_limit_statutory, fee=it.fee, online=it.online,
                 online_note=it.online_note, results=list(it.results), produces=list(it.produces),
-                notes=list(it.notes), inferred=list(it.inferred),
+                notes=list(it.notes), inferred=list(it.inferred), where_note=it.where_note,
+                keywords=list(it.keywords),
             ))
+        guide = b.guide.to_json()
+        session.add(BundleGuide(bundle_id=b.id, questions=guide.get("questions", []),
+                                rules=guide.get("rules", []), exclusive=guide.get("exclusive", [])))
+        for pos, r in enumerate(b.requires):
+            session.add(BundleRequirement(bundle_id=b.id, position=pos, requires_bundle_id=r.bundle, why=r.why,
+                                          unless={q: list(cs) for q, cs in r.unless}))
     session.flush()
     for b in kb.bundles:
         for it in b.items:
@@ -76,6 +98,8 @@ def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
                     session.add(ItemPrerequisite(item_id=it.global_id, position=pos, condition=p.condition))
                 for ref in p.any_of:
                     session.add(ItemPrerequisite(item_id=it.global_id, position=pos, requires_item_id=ref))
+            for pos, kind in enumerate(it.where):
+                session.add(ItemPlace(item_id=it.global_id, place_kind_id=kind, position=pos))
             for alias in dict.fromkeys((it.name, *it.aliases)):
                 session.add(Synonym(text=alias, bundle_id=b.id, item_id=it.global_id))
     session.add(KbMeta(id=1, content_hash=kb.content_hash,

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.db import session_factory
 from bot.kb.materials import merge_materials
+from bot.kb.places import City as CitySpec
+from bot.kb.places import District, PlaceKind, Places
+from bot.kb.situations import Decision, Guide
 from bot.kb.views import (
     BundleView,
     DepartmentView,
@@ -22,8 +25,19 @@ from bot.kb.views import (
     MaterialNeed,
     MaterialUseView,
     PrerequisiteView,
+    RequirementView,
 )
-from bot.models import Bundle, BundleItem, Department, ItemMaterial, KbMeta
+from bot.models import (
+    Bundle,
+    BundleGuide,
+    BundleItem,
+    BundleRequirement,
+    City,
+    Department,
+    ItemMaterial,
+    KbMeta,
+)
+from bot.models import PlaceKind as PlaceKindRow
 
 
 class UnknownBundle(LookupError):
@@ -50,9 +64,20 @@ def _load_all(session: Session) -> dict[str, BundleView]:
             selectinload(Bundle.items).selectinload(BundleItem.department),
             selectinload(Bundle.items).selectinload(BundleItem.materials).selectinload(ItemMaterial.material),
             selectinload(Bundle.items).selectinload(BundleItem.prerequisites),
+            selectinload(Bundle.items).selectinload(BundleItem.places),
         )
     ).scalars().all()
     names = dict(session.execute(select(BundleItem.id, BundleItem.name)).all())
+    bundle_names = dict(session.execute(select(Bundle.id, Bundle.name)).all())
+    guides = {g.bundle_id: Guide.from_json({"questions": g.questions, "rules": g.rules,
+                                            "exclusive": g.exclusive})
+              for g in session.execute(select(BundleGuide)).scalars()}
+    requirements: dict[str, list[RequirementView]] = {}
+    for r in session.execute(select(BundleRequirement).order_by(BundleRequirement.bundle_id,
+                                                                BundleRequirement.position)).scalars():
+        requirements.setdefault(r.bundle_id, []).append(RequirementView(
+            r.requires_bundle_id, bundle_names[r.requires_bundle_id], r.why,
+            tuple((q, tuple(cs)) for q, cs in (r.unless or {}).items())))
     out: dict[str, BundleView] = {}
     for b in bundles:
         items = []
@@ -83,14 +108,29 @@ def _load_all(session: Session) -> dict[str, BundleView]:
                 time_limit_statutory=it.time_limit_statutory, fee=it.fee, online=it.online,
                 online_note=it.online_note, results=tuple(it.results), produces=tuple(it.produces),
                 notes=tuple(it.notes), inferred=tuple(it.inferred),
+                where=tuple(p.place_kind_id for p in it.places), where_note=it.where_note,
+                keywords=tuple(it.keywords or ()),
             ))
         out[b.id] = BundleView(
             id=b.id, name=b.name, audience=b.audience, description=b.description,
             lead_department=_dept(b.lead_department), items=tuple(items),
             synonyms=tuple(s.text for s in b.synonyms if s.item_id is None and s.text != b.name),
             channels=tuple(b.channels), notes=tuple(b.notes),
+            guide=guides.get(b.id, Guide()), requires=tuple(requirements.get(b.id, ())),
         )
     return out
+
+
+def _load_places(session: Session) -> Places:
+    kinds = {k.id: PlaceKind(k.id, k.name, k.text, k.local_text, k.online)
+             for k in session.execute(select(PlaceKindRow).order_by(PlaceKindRow.position)).scalars()}
+    cities = {}
+    for c in session.execute(select(City).order_by(City.position)).scalars():
+        districts = tuple(District(d["id"], d["name"], tuple(d.get("aliases", ())), tuple(d.get("not_before", ())))
+                          for d in c.districts or [])
+        cities[c.id] = CitySpec(c.id, c.name, tuple(c.aliases or ()), tuple(c.not_before or ()),
+                                c.district_word, districts, tuple((c.places or {}).items()))
+    return Places(kinds, cities)
 
 
 class KnowledgeService:
@@ -101,6 +141,7 @@ class KnowledgeService:
         self._lock = threading.Lock()
         self._hash: str | None = None
         self._bundles: dict[str, BundleView] = {}
+        self._places = Places()
 
     def _current(self) -> dict[str, BundleView]:
         with self._sessions() as session:
@@ -111,6 +152,7 @@ class KnowledgeService:
                 with self._lock:
                     if content_hash != self._hash:
                         self._bundles = _load_all(session)
+                        self._places = _load_places(session)
                         self._hash = content_hash
             return self._bundles
 
@@ -123,8 +165,18 @@ class KnowledgeService:
         except KeyError:
             raise UnknownBundle(bundle_id) from None
 
-    def materials(self, bundle_id: str, item_keys: Iterable[str] | None = None) -> list[MaterialNeed]:
-        return merge_materials(self.bundle(bundle_id), item_keys)
+    def materials(self, bundle_id: str, item_keys: Iterable[str] | None = None,
+                  decision: Decision | None = None) -> list[MaterialNeed]:
+        return merge_materials(self.bundle(bundle_id), item_keys, decision)
+
+    def places(self) -> Places:
+        self._current()
+        return self._places
+
+    def decide(self, bundle_id: str, answers: dict[str, str] | None = None) -> Decision:
+        """What applies to the citizen's case (bot.kb.situations)."""
+        bundle = self.bundle(bundle_id)
+        return bundle.guide.decide([it.key for it in bundle.items], answers or {})
 
     def find_items(self, text: str) -> list[tuple[BundleView, ItemView]]:
         """Items whose name or alias occurs in `text`, longest names first."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.kb.places import Places
+from bot.kb.situations import Condition, Guide
+
 CHOICES = ("optional", "mandatory", "parallel_required")
 ONLINE = ("yes", "partial", "no")
 AUDIENCES = ("enterprise", "personal")
@@ -67,10 +70,23 @@ class ItemSpec:
     produces: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     inferred: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()       # kinds of place (data/places.yml), the main one first
+    where_note: str | None = None     # e.g. 随父亲或母亲落户，到落户一方的户口所在地办理
+    keywords: tuple[str, ...] = ()    # words naming the item once its bundle is known (户口)
 
     @property
     def global_id(self) -> str:
         return f"{self.bundle_id}.{self.id}"
+
+
+@dataclass(frozen=True)
+class BundleRequirement:
+    """Another bundle that must come first (企业准营 needs 企业开办), unless the
+    situation answers say it is done."""
+
+    bundle: str
+    why: str
+    unless: Condition = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,8 @@ class BundleSpec:
     notes: tuple[str, ...] = ()
     inferred: tuple[str, ...] = ()
     order: int = 1000
+    guide: Guide = field(default_factory=Guide)
+    requires: tuple[BundleRequirement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,7 @@ class KnowledgeBase:
     materials: dict[str, MaterialSpec]
     bundles: tuple[BundleSpec, ...]
     content_hash: str = ""
+    places: Places = field(default_factory=Places)
     items_by_global_id: dict[str, ItemSpec] = field(default_factory=dict, compare=False)
 
     def bundle(self, bundle_id: str) -> BundleSpec:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.kb.situations import Condition, Guide
+
 
 @dataclass(frozen=True)
 class MaterialUseView:
@@ -56,10 +58,23 @@ class ItemView:
     produces: tuple[str, ...]
     notes: tuple[str, ...]
     inferred: tuple[str, ...]
+    where: tuple[str, ...] = ()       # kinds of place, the main one first
+    where_note: str | None = None
+    keywords: tuple[str, ...] = ()    # words naming the item within its bundle (户口, 医保)
 
     @property
     def optional(self) -> bool:
         return self.choice == "optional"
+
+
+@dataclass(frozen=True)
+class RequirementView:
+    """Another bundle to do first, unless the situation answers say it is done."""
+
+    bundle_id: str
+    bundle_name: str
+    why: str
+    unless: Condition = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class BundleView:
     synonyms: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    guide: Guide = field(default_factory=Guide)
+    requires: tuple[RequirementView, ...] = ()
 
     def item(self, key: str) -> ItemView:
         for it in self.items:

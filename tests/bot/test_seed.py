@@ -68,7 +68,10 @@ def test_unknown_department_names_file_and_line(data_copy):
     line = edit(path, "department: gd_public_security", "department: gd_nowhere")
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge_base(data_copy)
-    assert f"{path}:{line}: item 'birth_hukou_registration': unknown department 'gd_nowhere'" in str(err.value)
+    assert (f"{path}:{line}: items[2].department: item 'birth_hukou_registration': "
+            "unknown department 'gd_nowhere'") in str(err.value)
+    assert {"file": str(path), "line": line, "field": "items[2].department",
+            "message": "item 'birth_hukou_registration': unknown department 'gd_nowhere'"} in err.value.details
 
 
 def test_duplicate_item_id(data_copy):
@@ -76,7 +79,7 @@ def test_duplicate_item_id(data_copy):
     line = edit(path, "- id: vaccination_certificate", "- id: birth_medical_certificate")
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge_base(data_copy)
-    assert f"{path}:{line}: duplicate item id 'birth_medical_certificate'" in str(err.value)
+    assert f"{path}:{line}: items[1].id: duplicate item id 'birth_medical_certificate'" in str(err.value)
 
 
 def test_duplicate_bundle_id(data_copy):
@@ -98,7 +101,7 @@ def test_item_without_materials(data_copy):
     line = text[: text.index("- id: tax_deregistration")].count("\n") + 1
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge_base(data_copy)
-    assert f"{path}:{line}: item 'tax_deregistration' has no materials" in str(err.value)
+    assert f"{path}:{line}: items[0].materials: item 'tax_deregistration' has no materials" in str(err.value)
 
 
 def test_broken_yaml_reports_the_line(data_copy):
