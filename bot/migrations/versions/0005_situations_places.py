@@ -7,8 +7,8 @@ Create Date: 2026-12-01 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_situations"
-down_revision = "0003"
+revision = "0005_situations"
+down_revision = "0004_staff"
 branch_labels = None
 depends_on = None
 
