@@ -1,7 +1,7 @@
 """situations (情形引导), kinds of place, cities, bundle prerequisites
 
-Revision ID: 0004_situations
-Revises: 0003
+Revision ID: 0005_situations
+Revises: 0004_staff
 Create Date: 2026-12-01 10:00:00
 """
 import sqlalchemy as sa
