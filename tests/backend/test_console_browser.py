@@ -147,6 +147,7 @@ def test_admin_logs_in_sees_accounts_creates_one_and_finds_it_in_the_audit_log(
 
     p.page.click("#logout")
     p.page.wait_for_url("**/console/?bye=1")
+    p.page.wait_for_selector("#login-message:has-text('您已退出登录')")  # rendered after load
     assert p.page.inner_text("#login-message") == "您已退出登录。"
     p.close()
 
