@@ -11,7 +11,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
-from actions.context import choice_buttons, likely_bundles, subject
+from actions.context import choice_buttons, citizen_text, likely_bundles, subject
 from actions.kb import knowledge
 from bot.applications.dialog import ApplicationDialog, recent_submission
 from bot.applications.render import submitted
@@ -47,7 +47,7 @@ class ActionStartApplication(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         d, kb, sender = dialog(), knowledge(), tracker.sender_id
-        text = tracker.latest_message.get("text") or ""
+        text = citizen_text(tracker)
         s = subject(tracker, kb)
         draft = d.apps.open_draft(sender)
         if draft and (s.bundle is None or s.bundle.id == draft.bundle_id):
@@ -99,7 +99,7 @@ class ValidateApplicationForm(FormValidationAction):
         """The citizen's reply, unless it is a question (then the form waits)."""
         if tracker.get_slot("requested_slot") != SLOT:
             return {}  # the form is just opening: "我要申请" is not a reply
-        text = tracker.latest_message.get("text") or ""
+        text = citizen_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in QUESTION_INTENTS and not dialog().accepts(tracker.sender_id, text):
             return {}
@@ -153,7 +153,7 @@ class ActionAcknowledge(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         d = dialog()
-        done = recent_submission(d.apps, tracker.sender_id, tracker.latest_message.get("text") or "")
+        done = recent_submission(d.apps, tracker.sender_id, citizen_text(tracker))
         if done is not None:
             bundle = knowledge().bundle(done.bundle_id)
             text, buttons = submitted(bundle, done)

@@ -20,6 +20,18 @@ class Subject:
     item: ItemView | None
 
 
+def citizen_text(tracker: Tracker) -> str:
+    """The citizen's message as their channel passed it to Rasa (vault tokens intact).
+
+    Not `latest_message["text"]`: that is the NLU's normalised text (繁→简, 粤语 and
+    typos rewritten), which is right for understanding and wrong for reading back an
+    answer — a vault token with "bb" in it would come out as "宝宝" and never resolve."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
 def _latest(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 

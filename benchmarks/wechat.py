@@ -82,7 +82,7 @@ def _start(model: Path, api_base: str, aes_key: str) -> tuple[list[subprocess.Po
     rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     credentials = WORKDIR / "credentials.yml"
-    credentials.write_text("bot.channels.rest.VaultedRestInput:\nwechat.channel.WeChatInput:\n",
+    credentials.write_text("channels.rest.RestInput:\nchannels.wechat.WeChatInput:\n",
                            encoding="utf-8")
     env = {**rasa_env(), **{k: os.environ[k] for k in ("DATABASE_URL", "YJS_DATA_KEY", "YJS_VAR_DIR")},
            "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_SECRET": SECRET,

@@ -88,6 +88,13 @@ def _data_paths(_args) -> None:
     print(" ".join(str(p) for p in training_data_paths() if p.exists()))
 
 
+def _retention(_args) -> None:
+    from bot.retention import run_once
+
+    for what, count in run_once().items():
+        print(f"{what}: {count} deleted")
+
+
 COMMANDS = {
     "init": (_init, "migrate the database and seed the knowledge base (idempotent)"),
     "check": (_check, "validate data/ without touching the database"),
@@ -97,6 +104,7 @@ COMMANDS = {
     "data-paths": (_data_paths, "print the Rasa training data paths"),
     "dept-key": (_dept_key, "create an API key for a department system: dept-key <department_id>"),
     "gen-key": (_gen_key, "print a new YJS_DATA_KEY for encrypting personal data"),
+    "retention": (_retention, "delete personal data past its retention period (bot/retention.py)"),
 }
 
 

@@ -47,6 +47,32 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 1
     raise TimeoutError(url)
 
 
+IDENTITY_APP = ("yjs-test-identity", "identity-secret-0123456789abcdef")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def identity_provider():
+    """The loopback fake identity provider (real-name verification), for every process
+    of the run: in-process services and the servers started later read IDENTITY_*."""
+    from bot.identity.fake import FakeIdentityProvider
+
+    fake = FakeIdentityProvider({IDENTITY_APP[0]: IDENTITY_APP[1]})
+    base = fake.start()
+    os.environ.update(IDENTITY_API_BASE=base, IDENTITY_APP_ID=IDENTITY_APP[0],
+                      IDENTITY_SECRET=IDENTITY_APP[1], IDENTITY_PROVIDER="fake")
+    yield fake
+    fake.stop()
+
+
+def verify_identity(fake, url: str, id_number: str, name: str) -> str:
+    """The citizen opens the verification page (`url`) and passes (or fails) there."""
+    import urllib.parse
+
+    data = urllib.parse.urlencode({"id_number": id_number, "name": name}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as resp:
+        return resp.read().decode()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     from bot.applications.shared_data import seed_demo_records

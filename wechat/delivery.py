@@ -46,15 +46,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.channels.senders import MP_PREFIX, OPENID
 from bot.clock import aware as _aware
 from bot.clock import now as _now
-from bot.models import MpSubscription, OutboxMessage, WeChatInbound
+from bot.models import MpSubscription, OutboxMessage
+from bot.senders import MP_PREFIX, OPENID
 from wechat.api import WeChatAPIError, WeChatClient, mask_openid, mini_program, official_account
 from wechat.config import WeChatSettings
+from wechat.inbox import Inbox
 
 log = logging.getLogger("wechat.delivery")
 
@@ -265,9 +266,7 @@ class Delivery:
         return "none"
 
     def _last_inbound(self, openid: str) -> datetime | None:
-        with self._sessions() as s:
-            return _aware(s.execute(select(func.max(WeChatInbound.received_at))
-                                    .where(WeChatInbound.openid == openid)).scalar())
+        return Inbox(self._sessions).last_message_at(openid)
 
     async def _deliver_cs(self, claim: Claim) -> str:
         openid = claim.recipient

@@ -28,7 +28,7 @@ from tests.wechat.conftest import OA_APPID, OA_SECRET, PUSH_TOKEN
 
 AES_CURRENT = new_aes_key()
 AES_PREVIOUS = new_aes_key()
-CREDENTIALS = "bot.channels.rest.VaultedRestInput:\nwechat.channel.WeChatInput:\n"
+CREDENTIALS = "channels.rest.RestInput:\nchannels.wechat.WeChatInput:\n"
 
 
 class WeChatStack(Stack):

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from channels.wechat import UNSUPPORTED, VOICE_UNCLEAR, WELCOME
 from tests.wechat.channel.conftest import inbound_rows, wait_for
 from tests.wechat.channel.pushes import new_aes_key, new_openid, template, wechat_signature
-from wechat.channel import UNSUPPORTED, VOICE_UNCLEAR, WELCOME
 from wechat.replies import CHOICES_HEADER
 
 pytestmark = pytest.mark.model

@@ -25,8 +25,8 @@ from wechat.miniprogram import setup
 from wechat.miniprogram.openapi import spec
 
 CREDENTIALS = (
-    "bot.channels.rest.VaultedRestInput:\n"
-    "wechat.mp_channel.MiniProgramInput:\n"
+    "channels.rest.RestInput:\n"
+    "channels.miniprogram.MiniProgramInput:\n"
 )
 
 
