@@ -91,6 +91,10 @@ def guard(networks: list | None = None):
             return _refuse(403, "Rasa's HTTP API is not served to this address")
         if not training and path.startswith(TRAINING_PATHS):
             return _refuse(403, "training through the server is off; use `python -m bot model`")
+        if request.method in ("PUT", "POST"):
+            # Sanic runs request middleware before it reads the body: read it now
+            # (capped at REQUEST_MAX_SIZE, larger bodies are answered 413).
+            await request.receive_body()
         if request.method == "PUT" and path == "/model":
             return _check_model_request(request)
         if request.method == "POST" and path == "/model/parse":
@@ -148,8 +152,8 @@ async def _retention_loop(app: Sanic) -> None:
 
 
 async def install(app: Sanic, _loop) -> None:
-    """before_server_start: body cap, the guard, the retention job."""
-    app.config.REQUEST_MAX_SIZE = int(os.environ.get("RASA_MAX_BODY") or DEFAULT_MAX_BODY)
+    """before_server_start: the guard, the retention job (the body cap is set before
+    the app exists: Sanic reads SANIC_REQUEST_MAX_SIZE when it is created)."""
     app.register_middleware(guard(), "request")
     app.add_task(_retention_loop(app))
 
@@ -180,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.enable_api = True
     args.server_listeners = [(install, "before_server_start")]
+    os.environ["SANIC_REQUEST_MAX_SIZE"] = str(int(os.environ.get("RASA_MAX_BODY")
+                                                   or DEFAULT_MAX_BODY))
 
     log_level = getattr(args, "loglevel", None)
     configure_logging_and_warnings(log_level, getattr(args, "logging_config_file", None),

@@ -57,6 +57,9 @@ def guard(secret: str, max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATE
         given = (request.headers.get("Authorization") or "").encode()
         if not hmac.compare_digest(given, expected):
             return _refuse(401, "unauthorized")
+        # Sanic runs request middleware before it reads the body: read it now (capped at
+        # REQUEST_MAX_SIZE; a larger body is answered 413 by Sanic).
+        await request.receive_body()
         body = request.body or b""
         if len(body) > max_body:
             return _refuse(413, "too_large")

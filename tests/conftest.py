@@ -7,7 +7,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,6 +23,8 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # Personal data is encrypted with a key made for this run (inherited by the servers).
 os.environ["YJS_DATA_KEY"] = __import__("cryptography.fernet").fernet.Fernet.generate_key().decode()
 os.environ["YJS_VAR_DIR"] = str(_TMP / "var")
+# Rasa's HTTP API token of every server the tests start (make run generates one instead).
+os.environ["RASA_TOKEN"] = __import__("secrets").token_urlsafe(24)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +119,10 @@ async def _load_agent(model_path: Path, action_url: str | None):
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    endpoint = EndpointConfig(action_url) if action_url else None
+    from bot.config import actions_secret
+
+    endpoint = (EndpointConfig(action_url, headers={"Authorization": f"Bearer {actions_secret()}"})
+                if action_url else None)
     return Agent.load(str(model_path), action_endpoint=endpoint)
 
 
@@ -132,12 +136,12 @@ def parse(nlu_agent, event_loop_session):
 
 @pytest.fixture(scope="session")
 def action_server(database_url):
+    from bot.run import action_server_cmd, action_server_env
+
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    env = action_server_env({**os.environ, "DATABASE_URL": database_url})
+    proc = subprocess.Popen(action_server_cmd(port), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}/webhook"

@@ -77,16 +77,17 @@ def test_everyday_newborn_application(stack, apps, kb):
     chat.say("帮我办")
     assert "为您办理2项" in chat.say("1和3")
     assert "校验位" in chat.say("我身份证440106199203151024")     # one digit wrong
-    assert "自动填写吗" in chat.say("440106199203151025")        # 陈晓琳, demo record
-    assert "陈晓琳" in chat.say("好的")
+    after_id = chat.say("440106199203151025")                  # 陈晓琳, demo record …
+    assert "自动填写" not in after_id and "陈" not in after_id   # … but REST verifies no one
+    assert apps.open_draft(chat.sender).values == {"applicant_id_number": "440106199203151025"}
     draft = apps.open_draft(chat.sender)
     pending = draft.pending
     answer = chat.say("要带什么材料？")                          # a question mid-form
     assert "出生医学证明" in answer and "材料" in answer
     assert apps.open_draft(chat.sender).pending == pending      # the form is still there
     fill_form(chat, apps)
-    assert "138****8000" in chat.last[-1]["text"]
-    assert "已把联系电话改为 139****5678" in chat.say("电话改成 139 1234 5678")
+    assert "139****5678" in chat.last[-1]["text"]
+    assert "已把联系电话改为 138****8000" in chat.say("电话改成 138 0013 8000")
     assert "请核对" in chat.last[-1]["text"]
     first = chat.say("确认提交")
     number = apps.applications(chat.sender)[0].number
