@@ -166,10 +166,11 @@ class Inbox:
     def finish_async(self, key: str, reply: dict, delivered: bool = True) -> None:
         self._move(key, OWNED, DONE if delivered else FAILED, reply)
 
-    def take_resend(self, key: str) -> bool:
+    def take_resend(self, key: str, reply: dict) -> bool:
         """replied → done: this caller (one retry only) sends the stored answer again by
-        customer-service message."""
-        return self._move(key, (REPLIED,), DONE)
+        customer-service message. The reply is marked "passive": later retries still
+        get it as their passive reply."""
+        return self._move(key, (REPLIED,), DONE, {**reply, "passive": True})
 
     def resend_failed(self, key: str) -> None:
         self._move(key, (DONE,), FAILED)

@@ -162,9 +162,11 @@ class Turns:
             # Answered passively before this retry came: WeChat did not show it. The
             # stored reply again, and once by customer-service message too.
             text = entry.reply.get("text") or ""
-            if text and await asyncio.to_thread(self.inbox.take_resend, push.key):
+            if text and await asyncio.to_thread(self.inbox.take_resend, push.key, entry.reply):
                 self._spawn(self._resend(push.openid, push.key, text))
             return Answer(text or None)
+        if entry.reply.get("passive"):  # a later retry of the same: the same reply
+            return Answer(entry.reply.get("text") or None)
         deadline = self._deadline(push)
         while True:
             if entry.state == REPLIED:

@@ -33,6 +33,7 @@ def setup(app: web.Application, settings: WeChatSettings | None = None,
     if again:
         return app
     app[common.TOKENS] = SessionTokens()
+    app[auth.LOGIN_LIMIT] = auth.login_limiter()
     app[common.RATINGS] = Ratings(app[APPS].kb)
     app[common.CLIENT] = {}
     app[common.LOCKS] = weakref.WeakValueDictionary()

@@ -366,3 +366,21 @@ def test_content_safety_check_when_configured(mp, monkeypatch, fake_wechat):
     monkeypatch.delenv("WECHAT_MP_SEC_CHECK")
     r = mp.call("POST", "/api/mp/ratings", token, json_body={"score": 1, "comment": "这里可以赌博吗"})
     assert r.status == 201
+
+
+def test_login_is_rate_limited_per_address(mp):
+    """Issue 8, item 10: /api/mp/login had no rate limit (each call costs a code2Session)."""
+    from wechat.miniprogram.auth import LOGIN_LIMIT
+
+    limiter = mp.client.server.app[LOGIN_LIMIT]
+    saved, limiter.limit = limiter.limit, 3
+    limiter._hits.clear()
+    try:
+        statuses = [mp.call("POST", "/api/mp/login", json_body={"code": _code(f"flood{i}")}).status
+                    for i in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]
+        refused = mp.call("POST", "/api/mp/login", json_body={"code": _code("flood9")})
+        assert refused.body["error"] == "too_many_requests" and refused.body["retry_after"] >= 1
+    finally:
+        limiter.limit = saved
+        limiter._hits.clear()
