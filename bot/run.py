@@ -239,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         actions.start()
         try:
             wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, actions.proc)
+            # The terminal chat's own server listens on loopback only, without the API.
             return subprocess.call([sys.executable, "-m", "rasa", "shell", "--model", str(model),
-                                    "--endpoints", str(endpoints)], cwd=ROOT, env=rasa_env())
+                                    "--endpoints", str(endpoints), "--interface", "127.0.0.1",
+                                    "--port", str(rasa_port)], cwd=ROOT, env=rasa_env())
         finally:
             actions.stop()
     children = []
