@@ -22,13 +22,14 @@ It parses the options with Rasa's own parser and hands Rasa one thing more, a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import json
 import logging
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from sanic import Sanic, response
@@ -138,24 +139,27 @@ async def _vault_parse(request: Request):
     return None
 
 
-async def _retention_loop(app: Sanic) -> None:
+def _retention_thread(app: Sanic) -> None:
+    """Every hour, in a daemon thread (the job is blocking database work)."""
     from bot.retention import run_once
 
-    while True:
-        await asyncio.sleep(RETENTION_EVERY)
-        agent = getattr(app.ctx, "agent", None)
-        store = getattr(agent, "tracker_store", None) if agent else None
-        try:
-            await asyncio.to_thread(run_once, store)
-        except Exception:  # noqa: BLE001 - try again next hour
-            logger.exception("retention run failed")
+    def loop() -> None:
+        while True:
+            time.sleep(RETENTION_EVERY)
+            agent = getattr(app.ctx, "agent", None)
+            try:
+                run_once(getattr(agent, "tracker_store", None) if agent else None)
+            except Exception:  # noqa: BLE001 - try again next hour
+                logger.exception("retention run failed")
+
+    threading.Thread(target=loop, name="retention", daemon=True).start()
 
 
 async def install(app: Sanic, _loop) -> None:
     """before_server_start: the guard, the retention job (the body cap is set before
     the app exists: Sanic reads SANIC_REQUEST_MAX_SIZE when it is created)."""
     app.register_middleware(guard(), "request")
-    app.add_task(_retention_loop(app))
+    _retention_thread(app)
 
 
 def main(argv: list[str] | None = None) -> int:
