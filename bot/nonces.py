@@ -14,14 +14,23 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import aware, now
 from bot.models import SeenNonce
 
 NEW, SAME, OTHER = "new", "same", "other"
 _PURGE_EVERY = 500
+
+
+def insert_ignoring_duplicates(session: Session, model, **values) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite, PostgreSQL): True when a row went in.
+    Unlike catching IntegrityError it leaves the caller's transaction usable."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return session.execute(insert(model).values(**values).on_conflict_do_nothing()).rowcount == 1
 
 
 def digest(*parts: bytes | str) -> str:
@@ -47,25 +56,26 @@ class Nonces:
 
     def use(self, key: str, body_digest: str) -> str:
         """NEW the first time `key` is seen; then SAME (same digest) or OTHER."""
+        with self._db().begin() as s:
+            return self.check(s, key, body_digest)
+
+    def check(self, session: Session, key: str, body_digest: str) -> str:
+        """`use`, inside the caller's transaction (so recording the nonce costs no commit
+        of its own: the WeChat channel records it with the inbox row)."""
         key = key[:128]
         current = now()
         self._uses += 1
         if self._uses % _PURGE_EVERY == 0:
-            self.purge()
-        try:
-            with self._db().begin() as s:
-                s.add(SeenNonce(scope=self.scope, key=key, digest=body_digest,
-                                expires_at=current + self.ttl))
+            session.execute(delete(SeenNonce).where(SeenNonce.scope == self.scope,
+                                                    SeenNonce.expires_at < current)
+                            .execution_options(synchronize_session=False))
+        if insert_ignoring_duplicates(session, SeenNonce, scope=self.scope, key=key,
+                                      digest=body_digest, expires_at=current + self.ttl):
             return NEW
-        except IntegrityError:
-            pass
-        with self._db()() as s:
-            row = s.execute(select(SeenNonce).where(SeenNonce.scope == self.scope,
-                                                    SeenNonce.key == key)).scalar_one_or_none()
-        if row is None:  # purged in between: long expired, so refused as stale elsewhere
-            return OTHER
-        if aware(row.expires_at) < current:
-            return OTHER
+        row = session.execute(select(SeenNonce).where(SeenNonce.scope == self.scope,
+                                                      SeenNonce.key == key)).scalar_one_or_none()
+        if row is None or aware(row.expires_at) < current:
+            return OTHER  # long expired: such a request is refused as stale anyway
         return SAME if row.digest == body_digest else OTHER
 
     def purge(self) -> int:

@@ -26,16 +26,17 @@ that a later "1" can be sent to Rasa as that button's payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import session_factory
 from bot.models import WeChatInbound
+from bot.nonces import insert_ignoring_duplicates
 
 PROCESSING, REPLIED, ASYNC, DONE, FAILED = "processing", "replied", "async", "done", "failed"
 OWNED = (PROCESSING, ASYNC)
@@ -92,19 +93,23 @@ class Inbox:
 
     # -- claiming ----------------------------------------------------------------
 
-    def claim(self, key: str, openid: str, request: dict | None = None) -> Claim:
-        """Insert the row (first delivery) or take over an expired lease (crash)."""
+    def claim(self, key: str, openid: str, request: dict | None = None,
+              guard: Callable[[Session], None] | None = None) -> Claim:
+        """Insert the row (first delivery) or take over an expired lease (crash).
+
+        `guard(session)` runs first in the same transaction and may raise to refuse the
+        push (the channel records the push's nonce there: one commit for both)."""
         now = _now()
-        try:
-            with self._sessions.begin() as session:
-                session.add(WeChatInbound(
-                    key=key, openid=openid, state=PROCESSING,
-                    reply={"request": request} if request else None,
-                    received_at=now, updated_at=now, lease_until=now + self.lease))
+        with self._sessions.begin() as session:
+            if guard is not None:
+                guard(session)
+            inserted = insert_ignoring_duplicates(
+                session, WeChatInbound, key=key, openid=openid, state=PROCESSING,
+                reply={"request": request} if request else None,
+                received_at=now, updated_at=now, lease_until=now + self.lease)
+        if inserted:
             return Claim(True, Entry(key, openid, PROCESSING, {"request": request} if request
                                      else {}, now, now + self.lease))
-        except IntegrityError:
-            pass
         with self._sessions.begin() as session:
             taken = session.execute(
                 update(WeChatInbound)

@@ -60,6 +60,8 @@ class Push:
     text: str | None = None  # the citizen's words (before vaulting)
     payload: str | None = None  # a trusted intent payload (menu click)
     request: dict | None = None  # what Rasa was sent (kept with the reply for recovery)
+    # run in the claim's transaction; may raise to refuse the push (replay check)
+    guard: Callable[[Any], None] | None = field(default=None, repr=False)
     outcome: asyncio.Future | None = field(default=None, repr=False)
 
 
@@ -124,10 +126,10 @@ class Turns:
         self.start_sweeper()
         place = self._line.enter(push.openid)  # before any await: arrival order
         try:
-            claim: Claim = await asyncio.to_thread(self.inbox.claim, push.key, push.openid)
-        except Exception:  # noqa: BLE001 - database down: WeChat will retry
+            claim: Claim = await asyncio.to_thread(self.inbox.claim, push.key, push.openid,
+                                                   guard=push.guard)
+        except BaseException:  # refused by the guard, or the database is down
             self._line.leave(push.openid, place)
-            logger.exception("WeChat inbox unavailable")
             raise
         if not claim.acquired:
             self._line.leave(push.openid, place)
