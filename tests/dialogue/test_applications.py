@@ -11,6 +11,7 @@ import pytest
 from bot.applications.outbox import Outbox
 from bot.applications.service import Applications
 from bot.privacy.vault import TOKEN_RE
+from bot.tracker_store import unseal
 from tests.bot.applications.values import answer_for, make_id
 from tests.dialogue.conftest import RestChat, Stack
 
@@ -142,8 +143,11 @@ def test_no_raw_personal_numbers_in_the_tracker_store(stack, apps):
     db = sqlite3.connect(stack.var_dir / "tracker.db")
     rows = db.execute("SELECT data FROM events WHERE sender_id = ?", (chat.sender,)).fetchall()
     db.close()
-    dump = "\n".join(json.dumps(json.loads(r[0]), ensure_ascii=False) for r in rows)
-    assert TOKEN_RE.search(dump)                 # Rasa saw tokens …
+    raw = "\n".join(r[0] for r in rows)
+    assert rows and all(r[0].startswith("fernet:") for r in rows)  # encrypted at rest …
+    assert "王小红" not in raw
+    dump = "\n".join(json.dumps(unseal(r[0]), ensure_ascii=False) for r in rows)
+    assert TOKEN_RE.search(dump)                 # … and inside, Rasa saw tokens …
     for secret in (own_id, phone, make_id(seq="233"), "13912345678", own_id[-6:] + '"'):
         assert secret not in dump                # … never the numbers
     log = (stack.var_dir / "servers.log").read_text(errors="replace")
