@@ -101,6 +101,8 @@ def _start(model: Path, api_base: str, aes_key: str) -> tuple[list[subprocess.Po
                                   (server, env))]
     if not (wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, procs[0])
             and wait_until_up(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])):
+        for p in procs:  # never leave a half-started server behind
+            p.terminate()
         raise RuntimeError(f"servers did not start; see {WORKDIR / 'servers.log'}")
     return procs, rasa_port
 
