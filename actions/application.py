@@ -20,6 +20,7 @@ from actions.context import (
     asks_to_apply,
     choice_buttons,
     chooses_items,
+    citizen_text,
     guide_bundle,
     likely_bundles,
     listed,
@@ -27,7 +28,6 @@ from actions.context import (
     place,
     subject,
     text_of,
-    written,
 )
 from actions.kb import knowledge
 from bot.applications.choice import parse_choice
@@ -37,7 +37,6 @@ from bot.applications.service import Applications, NotFound
 from bot.kb.guidance import guidance
 from bot.kb.situations import Decision
 from bot.kb.wording import say
-from bot.privacy.vault import TOKEN_RE
 
 FORM = "application_form"
 SLOT = "application_answer"
@@ -172,9 +171,7 @@ class ValidateApplicationForm(FormValidationAction):
         """The citizen's reply, unless it is a question (then the form waits)."""
         if tracker.get_slot("requested_slot") != SLOT:
             return {}  # the form is just opening: "我要申请" is not a reply
-        # vault tokens as the channel wrote them: the normaliser may rewrite letters in them
-        raw = written(tracker)
-        text = raw if TOKEN_RE.search(raw) else tracker.latest_message.get("text") or ""
+        text = citizen_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in QUESTION_INTENTS and not dialog().accepts(tracker.sender_id, text):
             return {}
@@ -230,7 +227,7 @@ class ActionAcknowledge(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         d = dialog()
-        done = recent_submission(d.apps, tracker.sender_id, tracker.latest_message.get("text") or "")
+        done = recent_submission(d.apps, tracker.sender_id, citizen_text(tracker))
         if done is not None:
             bundle = knowledge().bundle(done.bundle_id)
             text, buttons = submitted(bundle, done)

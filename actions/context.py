@@ -28,6 +28,18 @@ class Subject:
     item: ItemView | None
 
 
+def citizen_text(tracker: Tracker) -> str:
+    """The citizen's message as their channel passed it to Rasa (vault tokens intact).
+
+    Not `latest_message["text"]`: that is the NLU's normalised text (繁→简, 粤语 and
+    typos rewritten), which is right for understanding and wrong for reading back an
+    answer — a vault token with "bb" in it would come out as "宝宝" and never resolve."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
 def _latest(tracker: Tracker, entity: str) -> str | None:
     return next(tracker.get_latest_entity_values(entity), None)
 
@@ -63,22 +75,13 @@ def subject(tracker: Tracker, kb: KnowledgeService) -> Subject:
     return Subject(bundle, item)
 
 
-def written(tracker: Tracker) -> str:
-    """The latest message exactly as the channel passed it (vault tokens kept).
-
-    The NLU normaliser may rewrite letters inside a vault token ("bb" → "宝宝"),
-    so form answers are read from the user event, not the parse data."""
-    raw = next((e.get("text") for e in reversed(tracker.events or []) if e.get("event") == "user"), None)
-    return raw if raw is not None else tracker.latest_message.get("text") or ""
-
-
 def text_of(tracker: Tracker) -> str:
     """The latest message as the citizen wrote it, without vaulted personal data.
 
     Rasa's parse data carries the text after the NLU's normaliser; the user
     event keeps the original, which is what situation words and replies are
     written against (the normalised form is tried as well, see `texts_of`)."""
-    return _TOKEN_RE.sub(" ", written(tracker))
+    return _TOKEN_RE.sub(" ", citizen_text(tracker))
 
 
 def texts_of(tracker: Tracker) -> list[str]:

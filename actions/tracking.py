@@ -10,7 +10,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.application import dialog
-from actions.context import picks_listed_items
+from actions.context import citizen_text, picks_listed_items
 from actions.kb import knowledge
 from bot.applications.ratings import LABELS, Ratings, parse_score
 from bot.applications.render import application_detail, application_list
@@ -45,7 +45,7 @@ class ActionCheckStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
         dispatcher.utter_message(text=status_text(tracker.sender_id,
-                                                  tracker.latest_message.get("text") or ""))
+                                                  citizen_text(tracker)))
         return []
 
 
@@ -55,7 +55,7 @@ class ActionRateService(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
-        text = tracker.latest_message.get("text") or ""
+        text = citizen_text(tracker)
         score, comment = parse_score(text)
         if score is None:
             dispatcher.utter_message(
@@ -84,7 +84,7 @@ class ActionInformOutsideForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
-        text = tracker.latest_message.get("text") or ""
+        text = citizen_text(tracker)
         if NUMBER_RE.search(text):
             dispatcher.utter_message(text=status_text(tracker.sender_id, text))
             return []

@@ -66,14 +66,21 @@ def _apply(port: int, n: int) -> list[float]:
 
 def _start(model: Path) -> tuple[list[subprocess.Popen], int]:
     from bot.model import rasa_env
-    from bot.run import action_server_cmd, rasa_server_cmd, wait_until_up, write_endpoints
+    from bot.run import (
+        action_server_cmd,
+        action_server_env,
+        rasa_server_cmd,
+        wait_until_up,
+        write_endpoints,
+    )
 
     rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     env = {**rasa_env(), **{k: os.environ[k] for k in ("DATABASE_URL", "YJS_DATA_KEY", "YJS_VAR_DIR")}}
     log = open(WORKDIR / "servers.log", "ab")  # noqa: SIM115 - lives as long as the servers
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
-             for cmd in (action_server_cmd(actions_port), rasa_server_cmd(model, rasa_port, endpoints))]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=cmd_env, stdout=log, stderr=log)
+             for cmd, cmd_env in ((action_server_cmd(actions_port), action_server_env(env)),
+                                  (rasa_server_cmd(model, rasa_port, endpoints), env))]
     if not (wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, procs[0])
             and wait_until_up(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])):
         raise RuntimeError(f"servers did not start; see {WORKDIR / 'servers.log'}")

@@ -77,12 +77,18 @@ def _wechat(port: int, aes_key: str) -> Callable[[int], float]:
 
 def _start(model: Path, api_base: str, aes_key: str) -> tuple[list[subprocess.Popen], int]:
     from bot.model import rasa_env
-    from bot.run import action_server_cmd, rasa_server_cmd, wait_until_up, write_endpoints
+    from bot.run import (
+        action_server_cmd,
+        action_server_env,
+        rasa_server_cmd,
+        wait_until_up,
+        write_endpoints,
+    )
 
     rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     credentials = WORKDIR / "credentials.yml"
-    credentials.write_text("bot.channels.rest.VaultedRestInput:\nwechat.channel.WeChatInput:\n",
+    credentials.write_text("channels.rest.RestInput:\nchannels.wechat.WeChatInput:\n",
                            encoding="utf-8")
     env = {**rasa_env(), **{k: os.environ[k] for k in ("DATABASE_URL", "YJS_DATA_KEY", "YJS_VAR_DIR")},
            "WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_SECRET": SECRET,
@@ -90,10 +96,13 @@ def _start(model: Path, api_base: str, aes_key: str) -> tuple[list[subprocess.Po
     server = rasa_server_cmd(model, rasa_port, endpoints)
     server[server.index("--credentials") + 1] = str(credentials)
     log = open(WORKDIR / "servers.log", "ab")  # noqa: SIM115 - lives as long as the servers
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
-             for cmd in (action_server_cmd(actions_port), server)]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=cmd_env, stdout=log, stderr=log)
+             for cmd, cmd_env in ((action_server_cmd(actions_port), action_server_env(env)),
+                                  (server, env))]
     if not (wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, procs[0])
             and wait_until_up(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])):
+        for p in procs:  # never leave a half-started server behind
+            p.terminate()
         raise RuntimeError(f"servers did not start; see {WORKDIR / 'servers.log'}")
     return procs, rasa_port
 

@@ -152,6 +152,11 @@ def _staff_parser(sub) -> None:
     commands.add_parser("list", help="accounts, roles and state")
     disable = commands.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name")
+def _retention(_args) -> None:
+    from bot.retention import run_once
+
+    for what, count in run_once().items():
+        print(f"{what}: {count} deleted")
 
 
 COMMANDS = {
@@ -164,6 +169,7 @@ COMMANDS = {
     "data-paths": (_data_paths, "print the Rasa training data paths"),
     "dept-key": (_dept_key, "create an API key for a department system: dept-key <department_id>"),
     "gen-key": (_gen_key, "print a new YJS_DATA_KEY for encrypting personal data"),
+    "retention": (_retention, "delete personal data past its retention period (bot/retention.py)"),
 }
 
 

@@ -545,3 +545,47 @@ class AuditEntry(Base):
     target = Column(String(128))  # e.g. the account changed
     detail = Column(JSON)
     ip = Column(String(64))
+# Security: replay protection, identity verification, the shared-data audit.
+# ---------------------------------------------------------------------------
+
+
+class SeenNonce(Base):
+    """A (timestamp, nonce) or nonce a signed request used, with its body's digest:
+    shared by every process, so a replay is refused wherever it lands."""
+
+    __tablename__ = "seen_nonces"
+
+    scope = Column(String(16), primary_key=True)  # wechat | miniprogram
+    key = Column(String(128), primary_key=True)
+    digest = Column(String(64), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class IdentityVerification(Base):
+    """A real-name verification (实名核验) a citizen started or passed with the provider."""
+
+    __tablename__ = "identity_verifications"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender_index = Column(String(64), nullable=False, index=True)  # blind index of the sender id
+    provider = Column(String(32), nullable=False)
+    ticket = Column(Text, nullable=False)  # the provider's biz token, encrypted
+    url = Column(Text, nullable=False)  # where the citizen verifies, encrypted
+    state = Column(String(16), nullable=False)  # pending | passed | failed | expired
+    id_index = Column(String(64))  # blind index of the verified 身份证号
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    verified_at = Column(DateTime(timezone=True))
+
+
+class SharedDataLookup(Base):
+    """Audit log of shared-data look-ups (and refusals), per sender; also the rate limit."""
+
+    __tablename__ = "shared_data_lookups"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender_index = Column(String(64), nullable=False, index=True)
+    id_index = Column(String(64))
+    channel = Column(String(16), nullable=False)
+    outcome = Column(String(16), nullable=False)  # found | none | unverified | mismatch | limited
+    at = Column(DateTime(timezone=True), nullable=False, index=True)

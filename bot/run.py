@@ -2,7 +2,13 @@
 (make run / make chat).
 
 All run as child processes; one that crashes is restarted with back-off, and
-Ctrl-C (or SIGTERM) stops them all cleanly.
+Ctrl-C (or SIGTERM) stops them all cleanly. Secure by default, with nothing to
+configure: files it and its children create are private (umask 077: var/ 0700,
+files 0600); Rasa's HTTP API needs the token (bot.config.rasa_token(), generated
+into var/rasa-token) and is served to loopback only (bot.rasa_server); the action
+server listens on loopback and needs the secret Rasa's action_endpoint sends;
+conversations are encrypted in the tracker store. With YJS_ENV=production it does
+not start without YJS_DATA_KEY and RASA_TOKEN.
 """
 
 from __future__ import annotations
@@ -20,9 +26,16 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot.config import ROOT, VAR_DIR, port
+from bot.config import (
+    ROOT,
+    VAR_DIR,
+    SecretMissing,
+    actions_secret,
+    check_production_secrets,
+    port,
+    var_dir,
+)
 from bot.model import ensure_model, rasa_env
-from bot.privacy.crypto import DataKeyMissing, data_key
 from bot.staff import first_account_hint
 
 STOP_TIMEOUT = 15
@@ -34,9 +47,12 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
     environment: TRACKER_DB_URL (e.g. PostgreSQL), REDIS_URL (lock store: one
     citizen's turns in order across Rasa processes), RABBITMQ_URL (event broker)."""
     directory.mkdir(parents=True, exist_ok=True)
+    actions_url = os.environ.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}/webhook"
     endpoints: dict = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"},
-        "tracker_store": _tracker_store(os.environ.get("TRACKER_DB_URL"), directory),
+        # The action server refuses calls without this header (rasa_sdk_plugins).
+        "action_endpoint": {"url": actions_url,
+                            "headers": {"Authorization": f"Bearer {actions_secret()}"}},
+        "tracker_store": tracker_store_config(os.environ.get("TRACKER_DB_URL"), directory),
     }
     if os.environ.get("REDIS_URL"):
         url = urlsplit(os.environ["REDIS_URL"])
@@ -52,17 +68,22 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
             "password": unquote(url.password or "guest"),
             "queues": [os.environ.get("RABBITMQ_QUEUE", "rasa_events")]}
     path = directory / "endpoints.yml"
-    path.write_text(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False),
-                    encoding="utf-8")
-    os.chmod(path, 0o600)  # may hold passwords
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds secrets
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False))
+    os.chmod(path, 0o600)
     return path
 
 
-def _tracker_store(url: str | None, directory: Path) -> dict:
+TRACKER_STORE = "bot.tracker_store.EncryptedSQLTrackerStore"
+
+
+def tracker_store_config(url: str | None, directory: Path) -> dict:
+    """Rasa's SQL tracker store, events encrypted at rest (bot.tracker_store)."""
     if not url:
-        return {"type": "SQL", "dialect": "sqlite", "db": str(directory / "tracker.db")}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(directory / "tracker.db")}
     parts = urlsplit(url)
-    store = {"type": "SQL", "dialect": parts.scheme.split("+")[0],
+    store = {"type": TRACKER_STORE, "dialect": parts.scheme.split("+")[0],
              "url": parts.hostname, "db": parts.path.lstrip("/")}
     if parts.port:
         store["port"] = parts.port
@@ -74,16 +95,37 @@ def _tracker_store(url: str | None, directory: Path) -> dict:
 
 
 def action_server_cmd(actions_port: int) -> list[str]:
+    """rasa_sdk's own server (no --cors: no cross-origin access); loopback and the
+    secret come from action_server_env() and rasa_sdk_plugins."""
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)]
 
 
+def action_server_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """rasa_sdk binds SANIC_HOST (0.0.0.0 by default): loopback unless ACTIONS_HOST."""
+    env = dict(os.environ if env is None else env)
+    env["SANIC_HOST"] = env.get("ACTIONS_HOST") or "127.0.0.1"
+    return env
+
+
 def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+    """`rasa run` through bot.rasa_server: API token, no wildcard CORS, API on
+    loopback only, /model/parse vaulted, bodies capped, retention."""
+    cmd = [sys.executable, "-m", "bot.rasa_server", "--model", str(model),
            "--port", str(rasa_port), "--endpoints", str(endpoints),
-           "--credentials", str(ROOT / "credentials.yml"), "--cors", "*"]
-    if os.environ.get("RASA_TOKEN"):
-        cmd += ["--auth-token", os.environ["RASA_TOKEN"]]
+           "--credentials", str(ROOT / "credentials.yml")]
+    if os.environ.get("RASA_INTERFACE"):
+        cmd += ["--interface", os.environ["RASA_INTERFACE"]]
     return cmd
+
+
+def secure_var_dir(directory: Path = VAR_DIR) -> None:
+    """var/ 0700 and everything in it 0600 (also what older versions left readable)."""
+    var_dir()
+    for path in directory.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+        elif path.is_dir():
+            os.chmod(path, 0o700)
 
 
 def backend_cmd() -> list[str]:
@@ -109,12 +151,14 @@ def wait_until_up(url: str, timeout: float = 300.0, proc: subprocess.Popen | Non
 class Child:
     name: str
     cmd: list[str]
+    env: dict[str, str] | None = None
     proc: subprocess.Popen | None = None
     restarts: int = 0
     started: float = field(default=0.0)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=rasa_env(), start_new_session=True)
+        env = rasa_env() if self.env is None else self.env
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, start_new_session=True)
         self.started = time.monotonic()
 
     def stop(self) -> None:
@@ -177,26 +221,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wechat-fake", action="store_true",
                         help="point the WeChat clients at a local fake of WeChat's servers")
     args = parser.parse_args(argv)
+    os.umask(0o077)  # every file we and our children create is private
     try:
-        data_key()  # production without YJS_DATA_KEY stops here, before any server starts
-    except DataKeyMissing as exc:
+        # production without YJS_DATA_KEY or RASA_TOKEN stops here, before any server
+        # starts; otherwise the development secrets are generated into var/ (0600)
+        check_production_secrets()
+    except SecretMissing as exc:
         print(f"[run] {exc}", file=sys.stderr)
         return 2
+    secure_var_dir()
     rasa_port, actions_port = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
     console_port = port("CONSOLE_PORT", 8000)
     model = ensure_model()
     endpoints = write_endpoints(actions_port)
-    actions = Child("action server", action_server_cmd(actions_port))
+    actions = Child("action server", action_server_cmd(actions_port),
+                    action_server_env(rasa_env()))
     if args.chat:
         actions.start()
         try:
             wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, actions.proc)
+            # The terminal chat's own server listens on loopback only, without the API.
             return subprocess.call([sys.executable, "-m", "rasa", "shell", "--model", str(model),
-                                    "--endpoints", str(endpoints)], cwd=ROOT, env=rasa_env())
+                                    "--endpoints", str(endpoints), "--interface", "127.0.0.1",
+                                    "--port", str(rasa_port)], cwd=ROOT, env=rasa_env())
         finally:
             actions.stop()
     children = []
-    if args.wechat_fake or os.environ.get("WECHAT") == "fake":
+    wechat_fake = args.wechat_fake or os.environ.get("WECHAT") == "fake"
+    if wechat_fake:
         from wechat.fake.local import fake_cmd, fake_env
 
         env = fake_env(VAR_DIR)
@@ -204,7 +256,16 @@ def main(argv: list[str] | None = None) -> int:
         children.append(Child("fake WeChat", fake_cmd(env, sys.executable)))
         print(f"[run] WeChat clients use the local fake at {env['WECHAT_API_BASE']}; "
               f"credentials in {VAR_DIR / 'wechat-fake.env'}", file=sys.stderr)
+    if wechat_fake or os.environ.get("IDENTITY") == "fake":
+        from bot.identity import fake as identity_fake
+
+        env = identity_fake.fake_env(VAR_DIR)
+        os.environ.update(env)
+        children.append(Child("fake identity provider", identity_fake.fake_cmd(env, sys.executable)))
+        print(f"[run] real-name verification uses the local fake at {env['IDENTITY_API_BASE']} "
+              "(not for production)", file=sys.stderr)
     server = Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))
+    actions.env = action_server_env(rasa_env())  # with the fakes' settings
     backend = Child("backend", backend_cmd())
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "

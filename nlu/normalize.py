@@ -8,12 +8,17 @@ original text still point at the right characters afterwards.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from hanziconv import HanziConv
+
+# A vault token (⟪身份证号:k3bb2m4p7a⟫) is a reference, not words: it is copied
+# verbatim, or the action server could not resolve it (the table maps "bb" → 宝宝).
+_VERBATIM = re.compile(r"⟪[^⟪⟫\s]{1,40}⟫")
 
 
 def _char_map(text: str) -> str:
@@ -54,8 +59,13 @@ class Normalizer:
     def from_file(cls, path: str | Path) -> Normalizer:
         return cls(load_table(path))
 
-    def _match(self, text: str, i: int) -> tuple[str, str]:
-        """The longest table entry starting at i, else the character itself."""
+    def _match(self, text: str, i: int, original: str) -> tuple[str, str]:
+        """The longest table entry starting at i, else the character itself;
+        a vault token is copied from the original text as it is."""
+        if original[i] == "⟪":
+            token = _VERBATIM.match(original, i)
+            if token:
+                return token.group(0), token.group(0)
         for key, repl in self._by_first.get(text[i], ()):
             if text.startswith(key, i):
                 return key, repl
@@ -69,7 +79,7 @@ class Normalizer:
         pos = 0
         i = 0
         while i < len(mapped):
-            key, repl = self._match(mapped, i)
+            key, repl = self._match(mapped, i, text)
             begin = pos
             out.append(repl)
             pos += len(repl)

@@ -16,6 +16,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.normalize import Normalizer, load_table
 
 TABLE_FILE = "normalization.json"
+# No citizen message needs more to be understood; a longer one (a 20,000-character
+# /model/parse) would cost seconds of CPU in every later component. The cut keeps
+# a vault token whole. Training examples are never cut.
+MAX_TEXT_CHARS = 1000
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
@@ -57,10 +61,13 @@ class ChineseNormalizer(GraphComponent):
             (path / TABLE_FILE).write_text(json.dumps(self._table, ensure_ascii=False), encoding="utf-8")
         return self._resource
 
-    def _normalize_message(self, message: Message) -> None:
+    def _normalize_message(self, message: Message, cap: bool = False) -> None:
         text = message.get(TEXT)
         if not text:
             return
+        if cap and len(text) > MAX_TEXT_CHARS:
+            text = _cut(text, MAX_TEXT_CHARS)
+            message.set(TEXT, text)
         result = self._normalizer.normalize(text)
         if result.text == text:
             return
@@ -80,5 +87,14 @@ class ChineseNormalizer(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            self._normalize_message(message)
+            self._normalize_message(message, cap=True)
         return messages
+
+
+def _cut(text: str, limit: int) -> str:
+    """The first `limit` characters, without splitting a ⟪…⟫ token."""
+    head = text[:limit]
+    opened = head.rfind("⟪")
+    if opened > head.rfind("⟫"):
+        head = head[:opened]
+    return head

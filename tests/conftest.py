@@ -7,7 +7,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,6 +23,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # Personal data is encrypted with a key made for this run (inherited by the servers).
 os.environ["YJS_DATA_KEY"] = __import__("cryptography.fernet").fernet.Fernet.generate_key().decode()
 os.environ["YJS_VAR_DIR"] = str(_TMP / "var")
+# The suite logs in to the mini-program API many times from one address.
+os.environ.setdefault("WECHAT_MP_LOGIN_PER_MINUTE", "100000")
+# Rasa's HTTP API token of every server the tests start (make run generates one instead).
+os.environ["RASA_TOKEN"] = __import__("secrets").token_urlsafe(24)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +48,32 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 1
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(url)
+
+
+IDENTITY_APP = ("yjs-test-identity", "identity-secret-0123456789abcdef")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def identity_provider():
+    """The loopback fake identity provider (real-name verification), for every process
+    of the run: in-process services and the servers started later read IDENTITY_*."""
+    from bot.identity.fake import FakeIdentityProvider
+
+    fake = FakeIdentityProvider({IDENTITY_APP[0]: IDENTITY_APP[1]})
+    base = fake.start()
+    os.environ.update(IDENTITY_API_BASE=base, IDENTITY_APP_ID=IDENTITY_APP[0],
+                      IDENTITY_SECRET=IDENTITY_APP[1], IDENTITY_PROVIDER="fake")
+    yield fake
+    fake.stop()
+
+
+def verify_identity(fake, url: str, id_number: str, name: str) -> str:
+    """The citizen opens the verification page (`url`) and passes (or fails) there."""
+    import urllib.parse
+
+    data = urllib.parse.urlencode({"id_number": id_number, "name": name}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as resp:
+        return resp.read().decode()
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +121,10 @@ async def _load_agent(model_path: Path, action_url: str | None):
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    endpoint = EndpointConfig(action_url) if action_url else None
+    from bot.config import actions_secret
+
+    endpoint = (EndpointConfig(action_url, headers={"Authorization": f"Bearer {actions_secret()}"})
+                if action_url else None)
     return Agent.load(str(model_path), action_endpoint=endpoint)
 
 
@@ -106,12 +138,12 @@ def parse(nlu_agent, event_loop_session):
 
 @pytest.fixture(scope="session")
 def action_server(database_url):
+    from bot.run import action_server_cmd, action_server_env
+
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    env = action_server_env({**os.environ, "DATABASE_URL": database_url})
+    proc = subprocess.Popen(action_server_cmd(port), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}/webhook"

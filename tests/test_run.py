@@ -4,6 +4,7 @@ Run here in its WeChat=fake mode, so both WeChat doors are exercised as wired.""
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -27,6 +28,7 @@ def post(url: str, body: dict) -> tuple[int, object]:
 
 
 FAKE_ENV: dict[str, str] = {}  # what `make run WECHAT=fake` generated
+VAR: dict[str, object] = {}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,11 @@ def served(model_path, database_url, tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTIONS_PORT": str(actions_port),
            "CONSOLE_PORT": str(console_port), "WECHAT": "fake",
-           "WECHAT_FAKE_PORT": str(free_port()),
-           "DATABASE_URL": database_url, "RASA_TOKEN": "s3cret", "YJS_VAR_DIR": str(var_dir)}
+           "WECHAT_FAKE_PORT": str(free_port()), "IDENTITY_FAKE_PORT": str(free_port()),
+           "DATABASE_URL": database_url, "YJS_VAR_DIR": str(var_dir)}
+    for name in ("RASA_TOKEN", "IDENTITY_API_BASE", "IDENTITY_APP_ID", "IDENTITY_SECRET"):
+        env.pop(name, None)  # as on a fresh clone: make run generates what it needs
+    VAR["dir"] = var_dir
     proc = subprocess.Popen([sys.executable, "-m", "bot.run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -61,12 +66,39 @@ def test_rest_webhook_answers(served):
     assert "公民身后" in text and "出具火化证明" in text
 
 
-def test_parse_requires_token_when_configured(served):
+def test_parse_requires_the_generated_token(served):
     _, rasa_port, _, _ = served
+    token_file = VAR["dir"] / "rasa-token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    assert len(token) >= 32
     status, _ = post(f"http://127.0.0.1:{rasa_port}/model/parse", {"text": "生娃了"})
     assert status == 401
-    status, result = post(f"http://127.0.0.1:{rasa_port}/model/parse?token=s3cret", {"text": "生娃了"})
+    status, result = post(f"http://127.0.0.1:{rasa_port}/model/parse?token={token}", {"text": "生娃了"})
     assert status == 200 and result["entities"][0]["value"] == "newborn"
+
+
+def test_everything_under_var_is_private(served):
+    var_dir = VAR["dir"]
+    assert stat.S_IMODE(var_dir.stat().st_mode) == 0o700
+    files = [p for p in var_dir.rglob("*") if p.is_file()]
+    assert {"tracker.db", "endpoints.yml", "rasa-token", "wechat-fake.env",
+            "identity-fake.env"} <= {p.name for p in files}
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == \
+        {p.name: "0o600" for p in files}
+
+
+def test_production_refuses_to_start_without_explicit_secrets(tmp_path):
+    env = {**os.environ, "YJS_ENV": "production", "YJS_VAR_DIR": str(tmp_path)}
+    env.pop("RASA_TOKEN", None)
+    for cmd in ([sys.executable, "-m", "bot.run"], [sys.executable, "-m", "bot.rasa_server"]):
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "RASA_TOKEN" in done.stderr, done.stderr[-500:]
+    env.pop("YJS_DATA_KEY")
+    done = subprocess.run([sys.executable, "-m", "bot.run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "YJS_DATA_KEY" in done.stderr
+    assert not (tmp_path / "rasa-token").exists()
 
 
 def test_backend_health(served):

@@ -7,18 +7,16 @@ mode `signature` — and, in safe mode, over (token, timestamp, nonce, Encrypt) 
 
 - constant-time comparison of signatures (hmac.compare_digest);
 - a freshness window on `timestamp` (WeChat defines none, wechatpy checks none);
-- refusal of replays: the same (signature, timestamp, nonce) seen again;
 - key rotation: the current and the previous EncodingAESKey are both tried, and the
   AppID sealed inside the ciphertext must be ours whichever key opened it.
 
-Replays are remembered in a small in-process TTL cache, not in the database. A
-replayed request that reaches another server process passes the cache but still
-cannot do anything: the message inside is deduplicated by its MsgId (or
-FromUserName+CreateTime) in the shared table wechat_inbound (wechat/inbox.py), so the
-dialogue never runs twice and the stored answer is all it can get back. A shared nonce
-table would cost a database write per push, on the path that must answer within 5 s,
-to refuse a little earlier what dedup already makes harmless; and anything older than
-the freshness window is refused anyway, so the cache only has to cover that window.
+Replays are refused by the channel (channels.wechat) through the shared nonce table
+(bot.nonces): a (timestamp, nonce) may come again only with the very same request —
+WeChat's own retries are byte-identical and must be answered, not refused — never
+with another body. In plain mode `signature` does not cover the body, so that rule is
+what stops a captured signature from carrying a forged message; with an
+EncodingAESKey configured the channel accepts safe mode only (msg_signature covers
+the ciphertext).
 """
 
 from __future__ import annotations
@@ -28,9 +26,7 @@ import binascii
 import hmac
 import secrets
 import string
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
@@ -52,7 +48,7 @@ class Stale(Refused):
 
 
 class Replayed(Refused):
-    pass
+    """A used (timestamp, nonce) with another request than the one it came with."""
 
 
 class Undecryptable(Refused):
@@ -81,34 +77,6 @@ def _aes_key(encoding_aes_key: str) -> bytes:
     return key
 
 
-class NonceCache:
-    """(signature, timestamp, nonce) triples seen within the freshness window.
-
-    Bounded: the oldest entries go first when full (a flood of valid pushes cannot
-    exhaust memory; what falls out is still covered by message dedup).
-    """
-
-    def __init__(self, ttl: float, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
-        self._seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def check_and_add(self, signature: str, timestamp: str, nonce: str) -> bool:
-        """True the first time a triple is seen; False for a replay."""
-        now, key = self._clock(), (signature.lower(), timestamp, nonce)
-        with self._lock:
-            while self._seen:
-                oldest, expires = next(iter(self._seen.items()))
-                if expires > now and len(self._seen) < self.max_entries:
-                    break
-                del self._seen[oldest]
-            if key in self._seen:
-                return False
-            self._seen[key] = now + self.ttl
-            return True
-
-
 class PushCrypto:
     """Checks and opens pushes for one Official Account; seals passive replies."""
 
@@ -117,8 +85,6 @@ class PushCrypto:
         self.token = settings.token
         self.appid = settings.appid
         self._keys = [_aes_key(k) for k in settings.aes_keys]
-        # Both sides of the window, plus slack so a triple outlives its own freshness.
-        self.replays = NonceCache(ttl=2 * settings.max_clock_skew + 60)
 
     @property
     def safe_mode_ready(self) -> bool:
@@ -145,14 +111,9 @@ class PushCrypto:
         if not _same(sign(self.token, timestamp, nonce, encrypt), msg_signature):
             raise BadSignature("msg_signature does not match")
 
-    def check_not_replayed(self, signature: str, timestamp: str, nonce: str) -> None:
-        """Call only once the request is otherwise authentic (no cache poisoning)."""
-        if not self.replays.check_and_add(signature, timestamp, nonce):
-            raise Replayed("this signature, timestamp and nonce were already used")
-
     def verify(self, *, timestamp: str | None, nonce: str | None, signature: str | None,
                msg_signature: str | None = None, encrypt: str | None = None) -> None:
-        """Everything but decryption: signatures, freshness, then replay."""
+        """Everything but decryption and replay: signatures, then freshness."""
         if not self.token:
             raise BadSignature("no token configured")
         timestamp, nonce = str(timestamp or ""), str(nonce or "")
@@ -165,8 +126,6 @@ class PushCrypto:
         else:
             self.check_signature(signature, timestamp, nonce)
         self.check_fresh(timestamp)
-        self.check_not_replayed(str(msg_signature if encrypt is not None else signature),
-                                timestamp, nonce)
 
     # -- AES ---------------------------------------------------------------------
 

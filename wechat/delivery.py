@@ -46,15 +46,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.channels.senders import MP_PREFIX, OPENID
-from bot.clock import aware as _aware
+from bot.applications.outbox import Claim as OutboxClaim
+from bot.applications.outbox import Outbox
 from bot.clock import now as _now
-from bot.models import MpSubscription, OutboxMessage, WeChatInbound
+from bot.senders import MP_PREFIX, OPENID
 from wechat.api import WeChatAPIError, WeChatClient, mask_openid, mini_program, official_account
 from wechat.config import WeChatSettings
+from wechat.inbox import Inbox
+from wechat.subscriptions import Subscriptions
 
 log = logging.getLogger("wechat.delivery")
 
@@ -93,14 +94,8 @@ def status_fields() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Claim:
-    id: int
-    recipient: str
-    kind: str
-    payload: dict
-    created_at: datetime
-    attempts: int
-    until: datetime  # claimed_until as written: the fencing token
+class Claim(OutboxClaim):
+    kind: str = "none"  # oa | mp | none (recipient_kind)
 
 
 def wake(openid: str, sessions: sessionmaker | None = None) -> int:
@@ -108,15 +103,7 @@ def wake(openid: str, sessions: sessionmaker | None = None) -> int:
 
     Sync (call through asyncio.to_thread); for the Official Account channel.
     """
-    sessions = sessions or _default_sessions()
-    now = _now()
-    with sessions.begin() as s:
-        return s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.recipient == openid, OutboxMessage.sent_at.is_(None),
-                   OutboxMessage.next_attempt_at > now, OutboxMessage.attempts == 0)
-            .values(next_attempt_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+    return Outbox(sessions or _default_sessions()).wake(openid)
 
 
 def _default_sessions() -> sessionmaker:
@@ -136,6 +123,8 @@ class Delivery:
         self.lease = timedelta(seconds=lease)
         self.safe_remainder = min(SAFE_REMAINDER, self.lease / 2)
         self.batch = batch
+        self.outbox = Outbox(self._sessions)
+        self.subscriptions = Subscriptions(self._sessions)
         s = self.settings
         self.official = official or (official_account(s, sessions=self._sessions)
                                      if s.appid and s.secret else None)
@@ -177,71 +166,27 @@ class Delivery:
                 log.exception("outbox delivery round failed")
             await asyncio.sleep(interval * random.uniform(0.8, 1.2))
 
-    # -- claims -------------------------------------------------------------------
-    def _kinds_served(self) -> list:
-        """Only claim rows this sender can act on (a sender without the OA keeps its hands off)."""
-        conds = [~OutboxMessage.recipient.like(f"{MP_PREFIX}%")]  # "none" and maybe "oa"
-        if self.mini is not None:
-            conds.append(OutboxMessage.recipient.like(f"{MP_PREFIX}%"))
-        return conds
-
+    # -- claims (the outbox service owns the table) ----------------------------------
     def claim(self, now: datetime | None = None) -> list[Claim]:
-        """Claim up to ``batch`` due rows (sync: runs in a thread)."""
-        now = now or _now()
-        free = (OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-        with self._sessions() as s:
-            rows = s.execute(select(OutboxMessage.id, OutboxMessage.recipient)
-                             .where(*free, or_(*self._kinds_served()))
-                             .order_by(OutboxMessage.id).limit(self.batch * 3)).all()
-        candidates = [r.id for r in rows
-                      if recipient_kind(r.recipient) != "oa" or self.official is not None]
-        claims: list[Claim] = []
-        for message_id in candidates[: self.batch]:
-            # The fencing token: unique per claim thanks to the random microseconds.
-            until = (now + self.lease + timedelta(seconds=1)).replace(
-                microsecond=random.randrange(1_000_000))
-            with self._sessions.begin() as s:
-                won = s.execute(update(OutboxMessage)
-                                .where(OutboxMessage.id == message_id, *free)
-                                .values(claimed_until=until)
-                                .execution_options(synchronize_session=False)).rowcount == 1
-                if not won:
-                    continue
-                row = s.get(OutboxMessage, message_id)
-                claims.append(Claim(row.id, row.recipient, recipient_kind(row.recipient),
-                                    dict(row.payload), _aware(row.created_at), row.attempts, until))
-        return claims
+        """Claim up to ``batch`` due rows this sender can act on (sync: runs in a thread):
+        a sender without the mini-program keeps its hands off mini-program rows, one
+        without the Official Account off follower rows."""
+        claims = self.outbox.claim(
+            self.lease, self.batch, prefix=MP_PREFIX, include_prefixed=self.mini is not None,
+            accept=lambda r: recipient_kind(r) != "oa" or self.official is not None, now=now)
+        return [Claim(c.id, c.recipient, c.payload, c.created_at, c.attempts, c.until,
+                      kind=recipient_kind(c.recipient)) for c in claims]
 
     def _finish(self, claim: Claim, via: str, error: str | None = None) -> bool:
         """Mark sent (the one UPDATE right after WeChat accepted it)."""
-        values: dict = {"sent_at": _now(), "delivered_via": via, "claimed_until": None}
-        if error:
-            values["last_error"] = error[:500]
-        with self._sessions.begin() as s:
-            done = s.execute(update(OutboxMessage)
-                             .where(OutboxMessage.id == claim.id,
-                                    OutboxMessage.claimed_until == claim.until,
-                                    OutboxMessage.sent_at.is_(None))
-                             .values(**values)
-                             .execution_options(synchronize_session=False)).rowcount == 1
+        done = self.outbox.finish(claim, via, error)
         if not done:
             log.error("outbox %s: claim lost before it was marked %s (lease too short?)",
                       claim.id, via)
         return done
 
     def _release(self, claim: Claim, next_attempt: datetime, error: str, count: bool) -> None:
-        values: dict = {"claimed_until": None, "next_attempt_at": next_attempt,
-                        "last_error": error[:500]}
-        if count:
-            values["attempts"] = OutboxMessage.attempts + 1
-        with self._sessions.begin() as s:
-            s.execute(update(OutboxMessage)
-                      .where(OutboxMessage.id == claim.id,
-                             OutboxMessage.claimed_until == claim.until,
-                             OutboxMessage.sent_at.is_(None))
-                      .values(**values)
-                      .execution_options(synchronize_session=False))
+        self.outbox.release(claim, next_attempt, error, count)
 
     def _fail(self, claim: Claim, error: str) -> None:
         """Retry later with the outbox's back-off (30 s, 1 min, 2 min … 1 h)."""
@@ -265,9 +210,7 @@ class Delivery:
         return "none"
 
     def _last_inbound(self, openid: str) -> datetime | None:
-        with self._sessions() as s:
-            return _aware(s.execute(select(func.max(WeChatInbound.received_at))
-                                    .where(WeChatInbound.openid == openid)).scalar())
+        return Inbox(self._sessions).last_message_at(openid)
 
     async def _deliver_cs(self, claim: Claim) -> str:
         openid = claim.recipient
@@ -289,14 +232,9 @@ class Delivery:
         return "sent"
 
     def _take_grant(self, openid: str, template_id: str, delta: int) -> bool:
-        with self._sessions.begin() as s:
-            cond = [MpSubscription.openid == openid, MpSubscription.template_id == template_id]
-            if delta < 0:
-                cond.append(MpSubscription.remaining > 0)
-            return s.execute(update(MpSubscription).where(*cond)
-                             .values(remaining=MpSubscription.remaining + delta,
-                                     updated_at=_now())
-                             .execution_options(synchronize_session=False)).rowcount == 1
+        if delta < 0:
+            return self.subscriptions.take(openid, template_id)
+        return self.subscriptions.give_back(openid, template_id)
 
     def _template_data(self, claim: Claim) -> dict:
         payload = claim.payload

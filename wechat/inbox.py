@@ -2,8 +2,11 @@
 
 WeChat retries a push it got no answer for within 5 s, up to three times, and may
 send a retry before the first request has finished. Each message therefore gets one
-row, keyed by MsgId (events: FromUserName+CreateTime+Event), and only the process that
-inserted the row — or took over its expired lease — runs the dialogue.
+row, keyed by the sender and MsgId (events: FromUserName+CreateTime+Event) — MsgId
+alone is not unique across citizens, and one citizen's answer must never reach
+another — and only the process that inserted the row, or took over its expired
+lease, runs the dialogue. This module owns the table: everything else (the turn
+machinery, notification delivery, retention) goes through its functions.
 
 States (every move is a compare-and-set in the database, so two processes never both
 win):
@@ -11,6 +14,7 @@ win):
     processing --(answer ready in time)--> replied   the passive reply is stored
     processing --(budget spent / retry)--> async     the answer goes out by customer
     async      --(answer delivered)------> done      service message when ready
+    replied    --(a retry came anyway)---> done      also sent by customer service
     any        --(could not finish)------> failed
 
 The owner renews `lease_until` while it works. A row still processing/async with an
@@ -22,16 +26,17 @@ that a later "1" can be sent to Rasa as that button's payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import session_factory
 from bot.models import WeChatInbound
+from bot.nonces import insert_ignoring_duplicates
 
 PROCESSING, REPLIED, ASYNC, DONE, FAILED = "processing", "replied", "async", "done", "failed"
 OWNED = (PROCESSING, ASYNC)
@@ -43,13 +48,14 @@ def _now() -> datetime:
 
 
 def message_key(msg: Any) -> str:
-    """MsgId for messages; FromUserName+CreateTime (+Event) for events, which have none."""
+    """FromUserName+MsgId for messages; FromUserName+CreateTime (+Event) for events."""
     data = getattr(msg, "_data", {})
+    openid = str(data.get("FromUserName") or "").strip()
     msg_id = str(data.get("MsgId") or "").strip()
     if msg_id:
-        return f"msg:{msg_id}"[:128]
+        return f"msg:{openid}:{msg_id}"[:128]
     event = str(data.get("Event") or data.get("MsgType") or "").strip().lower()
-    return f"evt:{data.get('FromUserName', '')}:{data.get('CreateTime', '')}:{event}"[:128]
+    return f"evt:{openid}:{data.get('CreateTime', '')}:{event}"[:128]
 
 
 @dataclass
@@ -87,19 +93,23 @@ class Inbox:
 
     # -- claiming ----------------------------------------------------------------
 
-    def claim(self, key: str, openid: str, request: dict | None = None) -> Claim:
-        """Insert the row (first delivery) or take over an expired lease (crash)."""
+    def claim(self, key: str, openid: str, request: dict | None = None,
+              guard: Callable[[Session], None] | None = None) -> Claim:
+        """Insert the row (first delivery) or take over an expired lease (crash).
+
+        `guard(session)` runs first in the same transaction and may raise to refuse the
+        push (the channel records the push's nonce there: one commit for both)."""
         now = _now()
-        try:
-            with self._sessions.begin() as session:
-                session.add(WeChatInbound(
-                    key=key, openid=openid, state=PROCESSING,
-                    reply={"request": request} if request else None,
-                    received_at=now, updated_at=now, lease_until=now + self.lease))
+        with self._sessions.begin() as session:
+            if guard is not None:
+                guard(session)
+            inserted = insert_ignoring_duplicates(
+                session, WeChatInbound, key=key, openid=openid, state=PROCESSING,
+                reply={"request": request} if request else None,
+                received_at=now, updated_at=now, lease_until=now + self.lease)
+        if inserted:
             return Claim(True, Entry(key, openid, PROCESSING, {"request": request} if request
                                      else {}, now, now + self.lease))
-        except IntegrityError:
-            pass
         with self._sessions.begin() as session:
             taken = session.execute(
                 update(WeChatInbound)
@@ -161,6 +171,15 @@ class Inbox:
     def finish_async(self, key: str, reply: dict, delivered: bool = True) -> None:
         self._move(key, OWNED, DONE if delivered else FAILED, reply)
 
+    def take_resend(self, key: str, reply: dict) -> bool:
+        """replied → done: this caller (one retry only) sends the stored answer again by
+        customer-service message. The reply is marked "passive": later retries still
+        get it as their passive reply."""
+        return self._move(key, (REPLIED,), DONE, {**reply, "passive": True})
+
+    def resend_failed(self, key: str) -> None:
+        self._move(key, (DONE,), FAILED)
+
     def record(self, key: str, openid: str, reply: dict) -> Claim:
         """A push answered without a dialogue (event, unsupported type): one row, replied."""
         claim = self.claim(key, openid)
@@ -186,6 +205,24 @@ class Inbox:
                     continue
                 return list((row.reply or {}).get("choices") or [])
         return []
+
+    def last_message_at(self, openid: str) -> datetime | None:
+        """When this citizen last wrote (opens WeChat's 48 h customer-service window)."""
+        from bot.clock import aware
+
+        with self._sessions() as session:
+            return aware(session.execute(select(func.max(WeChatInbound.received_at))
+                                         .where(WeChatInbound.openid == openid)).scalar())
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete finished rows older than `older_than` (retention; rows still being
+        answered are kept)."""
+        cutoff = _now() - older_than
+        with self._sessions.begin() as session:
+            return session.execute(
+                delete(WeChatInbound)
+                .where(WeChatInbound.received_at < cutoff, WeChatInbound.state.not_in(OWNED))
+                .execution_options(synchronize_session=False)).rowcount
 
     def abandoned(self, max_age: timedelta = timedelta(hours=1), limit: int = 20) -> list[Entry]:
         """Rows whose owner died (lease expired while processing/async), oldest first."""

@@ -5,6 +5,12 @@ messages of one turn are merged in order, and Rasa buttons become numbered choic
 ("回复数字：" then "1. …"). The choices are remembered with the turn
 (wechat_inbound.reply), so that a citizen's "1" can be sent to Rasa as the payload of
 button 1 — exactly what tapping it would have sent on another channel.
+
+A message that numbers its own lines ("1. 出生医学证明签发 …", the options of a
+form question) keeps its numbers: its buttons are not numbered too — "1" must mean
+its item 1, not its first button ("全部办理") — and the citizen's number goes to
+Rasa as typed. Buttons its text does not already name are listed after it
+("也可以回复：没有").
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from wechatpy.replies import TextReply
 # bytes of UTF-8); longer answers go out as customer-service messages, split.
 PASSIVE_MAX_BYTES = 2048
 CHOICES_HEADER = "回复数字："
+ALSO_HEADER = "也可以回复："
 MAX_CHOICES = 20
+_OWN_NUMBERS = re.compile(r"(?m)^\s*1\s*[.、．)）]\s*\S")
 
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CHOICE_RE = re.compile(r"\s*(?:选|选择|第)?\s*(\d{1,2})\s*(?:个|项|号)?\s*[.。、)）!！]?\s*")
@@ -62,7 +70,11 @@ def render(messages: list[dict[str, Any]]) -> Rendered:
             lines.append(custom["text"].strip())
         buttons = [b for b in (message.get("buttons") or message.get("quick_replies") or [])
                    if isinstance(b, dict) and _button_title(b)]
-        if buttons and len(choices) < MAX_CHOICES:
+        if buttons and text and _OWN_NUMBERS.search(str(text)):
+            extra = [_button_title(b) for b in buttons if _button_title(b) not in str(text)]
+            if extra:
+                lines.append(ALSO_HEADER + "、".join(f"“{t}”" for t in extra))
+        elif buttons and len(choices) < MAX_CHOICES:
             numbered = [CHOICES_HEADER]
             for button in buttons[:MAX_CHOICES - len(choices)]:
                 choices.append({"title": _button_title(button),

@@ -34,6 +34,7 @@ def create_app(apps: Applications, settings: WeChatSettings | None = None,
     app[common.RASA_URL] = (rasa_url or os.environ.get("YJS_RASA_URL")
                             or f"http://127.0.0.1:{int(os.environ.get('RASA_PORT') or 5005)}").rstrip("/")
     app[common.TOKENS] = SessionTokens()
+    app[auth.LOGIN_LIMIT] = auth.login_limiter()
     app[common.RATINGS] = Ratings(apps.kb)
     app[common.CLIENT] = {}
     app[common.LOCKS] = weakref.WeakValueDictionary()

@@ -69,6 +69,8 @@ def draft_json(direct: DirectApplications, d: DraftView, filled: Filled | None =
     }
     if filled is not None:
         out["prefilled_now"] = filled.prefilled
+        if filled.prefill is not None:
+            out["prefill"] = filled.prefill
         if filled.choice is not None:
             out["added"] = [{"item": n, "why": w} for n, w in filled.choice.added]
             out["prerequisites"] = [{"item": n, "needs": w} for n, w in filled.choice.prerequisites]

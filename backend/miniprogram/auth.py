@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
 
 from aiohttp import web
 
 from backend.miniprogram.common import PREFIX, SETTINGS, TOKENS, ApiError, mp_client, read_json
+from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger("backend.miniprogram")
 
 # code2Session errcodes that mean "this code is no good" (40029 invalid, 40163 used,
 # 40226 a blocked high-risk user): the mini-program should call wx.login again.
 BAD_CODE = frozenset({40029, 40163, 40226, 41008})
+# Logins per client address and minute (each one costs a code2Session call).
+LOGIN_LIMIT = web.AppKey("mp_login_limit", RateLimiter)
+
+
+def login_limiter() -> RateLimiter:
+    return RateLimiter(int(os.environ.get("WECHAT_MP_LOGIN_PER_MINUTE") or 20))
 
 
 async def login(request: web.Request) -> web.Response:
     from wechat.api import WeChatAPIError
 
+    wait = request.app[LOGIN_LIMIT].allow(request.remote or "")
+    if wait:
+        raise ApiError(429, "too_many_requests", "登录太频繁了，请稍后再试。",
+                       retry_after=math.ceil(wait))
     body = await read_json(request)
     code = body.get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 128:

@@ -1,7 +1,7 @@
 """POST /api/mp/chat: the assistant, bound to the logged-in openid.
 
 The text goes to the Rasa server through the private mini-program channel
-(wechat/mp_channel.py) as sender "mp:<openid>", signed with the channel key;
+(channels/miniprogram.py) as sender "mp:<openid>", signed with the channel key;
 the client can never choose the sender. One citizen's turns run in order.
 """
 
@@ -25,7 +25,7 @@ from backend.miniprogram.common import (
     sender_lock,
     session,
 )
-from backend.miniprogram.keys import SIGNATURE_HEADER, sign_body
+from bot.privacy.mp_signing import SIGNATURE_HEADER, sign_body
 
 logger = logging.getLogger("backend.miniprogram")
 

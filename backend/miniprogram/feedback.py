@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timezone
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from backend.miniprogram.common import (
     PREFIX,
@@ -25,12 +22,10 @@ from backend.miniprogram.common import (
     session,
 )
 from bot.applications.service import NotFound
-from bot.db import session_factory
 from bot.kb.service import UnknownBundle
-from bot.models import MpSubscription
+from wechat.subscriptions import Busy, Subscriptions
 
 MAX_COMMENT = 500
-MAX_GRANTS = 50  # one-time grants pile up; WeChat caps nothing, we cap the count we keep
 _TEMPLATE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
@@ -76,26 +71,11 @@ def _grants(body: dict) -> dict[str, bool]:
 
 
 def record_grant(openid: str, template_id: str, accept: bool) -> int:
-    """Add one grant when accepted; the remaining count for this template."""
-    sessions = session_factory()
-    for _ in range(3):  # two first grants at once: the loser of the insert retries as an update
-        try:
-            with sessions.begin() as s:
-                row = s.execute(select(MpSubscription).where(
-                    MpSubscription.openid == openid, MpSubscription.template_id == template_id)
-                    .with_for_update()).scalar_one_or_none()
-                if row is None:
-                    row = MpSubscription(openid=openid, template_id=template_id, remaining=0,
-                                         updated_at=datetime.now(timezone.utc))
-                    s.add(row)
-                if accept:
-                    row.remaining = min(MAX_GRANTS, (row.remaining or 0) + 1)
-                    row.updated_at = datetime.now(timezone.utc)
-                s.flush()
-                return row.remaining
-        except IntegrityError:
-            continue
-    raise ApiError(409, "conflict", "请稍后再试。")
+    """Add one grant when accepted; the remaining count (wechat.subscriptions owns the table)."""
+    try:
+        return Subscriptions().record(openid, template_id, accept)
+    except Busy:
+        raise ApiError(409, "conflict", "请稍后再试。") from None
 
 
 async def subscribe(request: web.Request) -> web.Response:

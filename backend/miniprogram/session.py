@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from backend.miniprogram.keys import derived_key
+from bot.privacy.mp_signing import derived_key
 
 DEFAULT_TTL = 2 * 3600
 TOKEN_VERSION = 1

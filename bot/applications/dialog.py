@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from bot import messages
 from bot.applications import render
 from bot.applications.choice import apply_rules, parse_choice
 from bot.applications.formspec import FieldSpec, FormSpec
 from bot.applications.service import Applications, DraftView, IncompleteForm
-from bot.applications.shared_data import CitizenRecords, DbCitizenRecords
+from bot.applications.shared_data import LIMITED, MISMATCH, UNVERIFIED, SharedData
 from bot.applications.validation import check
 from bot.kb.situations import Decision
 from bot.privacy.vault import Vault
@@ -28,6 +29,7 @@ EDIT_VERB = r"(?:改成|改为|改做|改作|换成|應該是|应该是|更正�
 CONFIRM_RE = re.compile(r"(确认|提交|確認|没问题|冇问题|对的|是的|好的|ok)", re.I)
 HOLD_RE = re.compile(r"等|别|先不|不|唔|改|吗|？|\?")
 REOPEN_RE = re.compile(r"(改一下|改下|要改|修改|更改|填错|写错|寫錯|有误|不对)")
+VERIFIED_RE = re.compile(r"(核验|核驗|验证|驗證|认证|好了|搞掂|完成|做完|ok)", re.I)
 
 
 STRICT_TYPES = frozenset({"choice", "id_number", "phone", "date", "code", "number", "name"})
@@ -65,10 +67,10 @@ def _no(text: str, intent: str | None) -> bool:
 
 
 class ApplicationDialog:
-    def __init__(self, apps: Applications | None = None, records: CitizenRecords | None = None,
+    def __init__(self, apps: Applications | None = None, shared: SharedData | None = None,
                  vault: Vault | None = None, today: date | None = None):
         self.apps = apps or Applications()
-        self.records = records or DbCitizenRecords()
+        self.shared = shared or SharedData()
         self.vault = vault or Vault()
         self._today = today
 
@@ -109,7 +111,12 @@ class ApplicationDialog:
         if draft.stage == "items":
             return Message(*render.item_question(bundle, decision.items if decision else None))
         if draft.stage == "consent":
-            return Message(*render.consent_question())
+            return Message(messages.text("prefill", "consent_question"),
+                           [{"title": "好的", "payload": "好的"}, {"title": "不用", "payload": "不用"}])
+        if draft.stage == "verify":
+            url = self.shared.identities.pending_url(sender) or ""
+            return Message(messages.text("prefill", "verify", url=url),
+                           [{"title": "已核验", "payload": "已核验"}, {"title": "不用", "payload": "不用"}])
         if draft.stage == "fields" and draft.pending:
             fields = form.fields_for(draft.items)
             spec = form.field(draft.pending)
@@ -139,6 +146,8 @@ class ApplicationDialog:
         if draft.stage == "items":
             return bool(re.fullmatch(r"[\d\s,，、和及与]+", clear.strip())) or any(
                 w in clear for w in ("全部", "都办", "所有", "先办", "只办", "只要", "除了", "除咗"))
+        if draft.stage == "verify":
+            return bool(VERIFIED_RE.search(clear))
         if draft.stage != "fields" or not draft.pending:
             return False
         spec = self.apps.form(draft.bundle_id).field(draft.pending)
@@ -195,25 +204,65 @@ class ApplicationDialog:
         self._advance(draft, form, turn)
 
     def _on_consent(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn) -> Turn:
+        """Pre-fill only for the holder of the 身份证号, once their identity is verified."""
         if _yes(text, intent):
-            record = self.records.lookup(draft.values["applicant_id_number"]) or {}
-            filled = []
+            status = self.shared.identities.status(draft.sender)
+            if status.state == "passed":
+                self._prefill(draft, form, turn)
+                return turn
+            started = self.shared.identities.start(draft.sender)
+            if started.state == "pending":
+                draft.stage = "verify"  # the prompt gives the verification page
+                return turn
+            draft.consent = False
+            turn.say(messages.text("prefill", "verify_limited" if started.state == "limited"
+                                   else "verify_unavailable"))
+        elif _no(text, intent):
+            draft.consent = False
+            turn.say(messages.text("prefill", "manual"))
+        else:
+            return turn.say(messages.text("prefill", "consent_hint"))
+        self._advance(draft, form, turn)
+        return turn
+
+    def _on_verify(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn) -> Turn:
+        if _no(text, intent):
+            draft.consent = False
+            turn.say(messages.text("prefill", "manual"))
+            self._advance(draft, form, turn)
+            return turn
+        status = self.shared.identities.status(draft.sender)
+        if status.state == "passed":
+            self._prefill(draft, form, turn)
+            return turn
+        if status.state == "pending":
+            return turn.say(messages.text("prefill", "verify_pending"))  # the prompt repeats the page
+        draft.consent = False
+        turn.say(messages.text("prefill", "verify_failed"))
+        self._advance(draft, form, turn)
+        return turn
+
+    def _prefill(self, draft: DraftView, form: FormSpec, turn: Turn) -> None:
+        """Fill what shared data knows about the verified applicant, then go on."""
+        result = self.shared.lookup(draft.sender, draft.values["applicant_id_number"])
+        if result.outcome in (MISMATCH, LIMITED, UNVERIFIED):
+            draft.consent = False
+            key = {MISMATCH: "mismatch", LIMITED: "limited"}.get(result.outcome, "verify_failed")
+            turn.say(messages.text("prefill", key))
+        else:
+            record, filled = result.record or {}, []
             for spec in form.fields_for(draft.items):
                 value = record.get(spec.prefill) if spec.prefill else None
-                if value and spec.id not in draft.values and check(spec, value, draft.values,
-                                                                   self.today).ok:
-                    draft.values[spec.id] = check(spec, value, draft.values, self.today).value
+                if not value or spec.id in draft.values:
+                    continue
+                checked = check(spec, value, draft.values, self.today)
+                if checked.ok:
+                    draft.values[spec.id] = checked.value
                     draft.prefilled.append(spec.id)
                     filled.append(spec)
             draft.consent = True
             turn.say(render.prefilled(filled, draft.values))
-        elif _no(text, intent):
-            draft.consent = False
-            turn.say("好的，那我们一项一项填写。")
-        else:
-            return turn.say("请回复“好的”自动填写，或回复“不用”自己填写。")
         self._advance(draft, form, turn)
-        return turn
 
     def _on_fields(self, draft: DraftView, form: FormSpec, text: str, intent, turn: Turn) -> Turn:
         spec = form.field(draft.pending) if draft.pending else None
@@ -251,10 +300,10 @@ class ApplicationDialog:
             return
         id_number = draft.values.get("applicant_id_number")
         if id_number and draft.consent is None:
-            record = self.records.lookup(id_number)
-            fillable = [f for f in form.fields_for(draft.items)
-                        if f.prefill and f.id not in draft.values and record and record.get(f.prefill)]
-            if fillable:
+            # Asked whenever the form has fields shared data could fill and the channel
+            # can verify the citizen: never because a record exists (that would tell).
+            fillable = [f for f in form.fields_for(draft.items) if f.prefill and f.id not in draft.values]
+            if fillable and self.shared.available(draft.sender):
                 draft.stage, draft.pending = "consent", None
                 return
             draft.consent = False

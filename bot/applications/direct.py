@@ -4,8 +4,9 @@ other API client fill the same draft the chat fills, with the same rules.
 Item choice goes through `choice.apply_rules` (mandatory items, parallel
 groups, prerequisites), every answer through `validation.check` (same Chinese
 messages), pre-fill through the shared-data service only with the citizen's
-consent, and submission through `Applications.submit`, which is idempotent
-per draft: the draft id is the idempotency key.
+consent and for the identity they verified (bot.identity), and submission
+through `Applications.submit`, which is idempotent per draft: the draft id is
+the idempotency key.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.applications.service import (
     DraftView,
     NotFound,
 )
-from bot.applications.shared_data import CitizenRecords, DbCitizenRecords
+from bot.applications.shared_data import FOUND, NONE, SharedData
 from bot.applications.validation import Checked, check
 
 RETRY_WINDOW_S = 600
@@ -60,6 +61,7 @@ class Filled:
     errors: list[FieldError] = field(default_factory=list)
     prefilled: list[str] = field(default_factory=list)  # field ids filled from shared data now
     form: FormSpec | None = None
+    prefill: str | None = None  # the shared-data look-up: found | none | unverified | mismatch | limited
 
     @property
     def missing(self) -> list[FieldSpec]:
@@ -67,10 +69,10 @@ class Filled:
 
 
 class DirectApplications:
-    def __init__(self, apps: Applications | None = None, records: CitizenRecords | None = None,
+    def __init__(self, apps: Applications | None = None, shared: SharedData | None = None,
                  today: date | None = None):
         self.apps = apps or Applications()
-        self.records = records or DbCitizenRecords()
+        self.shared = shared or SharedData()
         self._today = today
 
     @property
@@ -136,8 +138,8 @@ class DirectApplications:
                 draft.prefilled.remove(spec.id)
         if consent is not None:
             draft.consent = consent
-        if draft.consent and draft.values.get("applicant_id_number"):
-            out.prefilled = self._prefill(draft, form, answers)
+        if consent and draft.values.get("applicant_id_number"):
+            out.prefill, out.prefilled = self._prefill(draft, form, answers)
         draft.stage, draft.pending = self._stage(draft, form)
         out.draft = self.apps.save(draft)
         return out
@@ -151,8 +153,13 @@ class DirectApplications:
             return Checked("")
         return check(spec, text, values, self.today)
 
-    def _prefill(self, draft: DraftView, form: FormSpec, answers: dict) -> list[str]:
-        record = self.records.lookup(draft.values["applicant_id_number"]) or {}
+    def _prefill(self, draft: DraftView, form: FormSpec, answers: dict) -> tuple[str, list[str]]:
+        """Shared data for the verified applicant only (SharedData checks, limits, audits)."""
+        result = self.shared.lookup(draft.sender, draft.values["applicant_id_number"])
+        if result.outcome not in (FOUND, NONE):
+            draft.consent = False
+            return result.outcome, []
+        record = result.record or {}
         filled = []
         for spec in form.fields_for(draft.items):
             value = record.get(spec.prefill) if spec.prefill else None
@@ -163,7 +170,7 @@ class DirectApplications:
                 draft.values[spec.id] = checked.value
                 draft.prefilled.append(spec.id)
                 filled.append(spec.id)
-        return filled
+        return result.outcome, filled
 
     @staticmethod
     def _stage(draft: DraftView, form: FormSpec) -> tuple[str, str | None]:

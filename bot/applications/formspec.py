@@ -65,7 +65,8 @@ class FieldSpec:
 
     @property
     def personal(self) -> bool:
-        return self.type in ("id_number", "phone")
+        """Shown masked wherever it is shown (bot.applications.render.show_value)."""
+        return self.type in ("id_number", "phone", "name", "address")
 
 
 @dataclass(frozen=True)

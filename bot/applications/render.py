@@ -1,5 +1,6 @@
 """What the citizen reads during and after an application: short, polite,
-fits a phone screen. 身份证号 and phone numbers are always masked here."""
+fits a phone screen. 身份证号, phone numbers, names and addresses are always
+masked here (4401**********1025, 138****8000, 陈*琳, 广州市天河区…)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.applications.formspec import FieldSpec, FormSpec
 from bot.applications.validation import show_date
 from bot.kb import wording
 from bot.kb.views import BundleView, MaterialNeed
-from bot.privacy.masking import mask_id, mask_phone
+from bot.privacy.masking import mask_address, mask_id, mask_name, mask_phone
 
 MAX_MATERIALS = 8
 TAGS = {"mandatory": "（必办）", "parallel_required": "（须同时办理）"}
@@ -28,6 +29,10 @@ def show_value(spec: FieldSpec, value: str) -> str:
         return mask_id(value)
     if spec.type == "phone":
         return mask_phone(value)
+    if spec.type == "name":
+        return mask_name(value)
+    if spec.type == "address":
+        return mask_address(value)
     if spec.type == "date":
         return show_date(value)
     if spec.type == "number" and spec.unit:

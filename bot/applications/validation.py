@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.applications.formspec import FieldSpec
+from bot.privacy import pii
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -42,12 +43,14 @@ def id_birth_date(id_number: str) -> date | None:
 
 
 def check_id_number(text: str, today: date) -> Checked:
-    """GB 11643-1999: 18 characters, ISO 7064 MOD 11-2 check digit, a real birth date."""
-    v = re.sub(r"\s", "", text).upper()
-    m = re.search(r"\d{17}[\dX]|\d{14,19}X?", v)
-    v = m.group(0) if m else v
+    """GB 11643-1999: 18 characters, ISO 7064 MOD 11-2 check digit, a real birth date.
+
+    The number is what bot.privacy.pii finds, as the vault does: an answer the vault
+    would not have recognised is never accepted."""
+    found = [f for f in pii.find(text) if f.kind == pii.ID]
+    v = found[0].value if len(found) == 1 else ""
     if not re.fullmatch(r"\d{17}[\dX]", v):
-        n = len(re.sub(r"\D", "", v))
+        n = len(v.rstrip("X")) if v else pii.digits_in(text)
         got = f"您输入的是{n}位，" if n else ""
         return Checked(error=f"身份证号应为18位（最后一位可能是X），{got}请再核对一下。")
     total = sum(int(c) * w for c, w in zip(v[:17], _ID_WEIGHTS, strict=True))
@@ -60,10 +63,9 @@ def check_id_number(text: str, today: date) -> Checked:
 
 
 def check_phone(text: str) -> Checked:
-    digits = re.sub(r"[\s\-()（）]", "", text)
-    digits = re.sub(r"^(\+?86)", "", digits)
-    m = re.search(r"\d+", digits)
-    v = m.group(0) if m else ""
+    """An 11-digit mobile number, as bot.privacy.pii finds it (same rule as the vault)."""
+    found = [f for f in pii.find(text) if f.kind == pii.PHONE]
+    v = found[0].value if len(found) == 1 else ""
     if not re.fullmatch(r"1[3-9]\d{9}", v):
         return Checked(error="手机号应为1开头的11位数字，请重新输入。")
     return Checked(v)

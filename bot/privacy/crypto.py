@@ -16,33 +16,23 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot.config import VAR_DIR
+from bot.config import SecretMissing, private_file, production, var_dir
 
 KEY_ENV = "YJS_DATA_KEY"
 DEV_KEY_FILE = "dev-data.key"
 
 
-class DataKeyMissing(RuntimeError):
+class DataKeyMissing(SecretMissing):
     pass
 
 
-def production() -> bool:
-    return os.environ.get("YJS_ENV", "development").lower() in ("prod", "production")
+__all__ = ["DataKeyMissing", "production", "data_key", "encrypt", "decrypt", "blind_index"]
 
 
 def _dev_key() -> bytes:
-    path = VAR_DIR / DEV_KEY_FILE
+    path = var_dir() / DEV_KEY_FILE
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(Fernet.generate_key())
-        os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, path)  # atomic: the first process to write wins
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        private_file(path, Fernet.generate_key())  # the first process to write wins
     return path.read_bytes().strip()
 
 

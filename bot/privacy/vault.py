@@ -11,31 +11,22 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import session_factory
 from bot.models import VaultEntry
-from bot.privacy import crypto
+from bot.privacy import crypto, pii
 from bot.privacy.masking import mask_id, mask_phone
 
-KIND_LABELS = {"id_number": "身份证号", "phone": "手机号"}
+KIND_LABELS = {pii.ID: "身份证号", pii.PHONE: "手机号"}
 _LABEL_KINDS = {v: k for k, v in KIND_LABELS.items()}
 TOKEN_RE = re.compile(r"⟪(身份证号|手机号):([0-9a-z]{10})⟫")
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-
-# Long digit runs are 身份证号 (also mistyped ones, and numbers that embed one:
-# 14–20 digits, maybe an X);
-# 10–12 digits starting with 1 are (possibly mistyped) mobile numbers.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９ＸｘＸ", "0123456789XxX")
-_PII_RE = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
-    r"(?P<id>\d{14,20}|\d{14,18}[Xx]\d{0,2})"
-    r"|(?:\+?86[- ]?)?(?P<phone>1[3-9]\d[- ]?\d{4}[- ]?\d{4}|1\d{9,11})"
-    r")(?![0-9A-Za-z])"
-)
+# Only the vault writes ⟪…⟫: brackets a citizen types are shown as 《…》.
+_TYPED_BRACKETS = str.maketrans("⟪⟫", "《》")
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,30 @@ class Secret:
 
 
 def contains_pii(text: str) -> bool:
-    return bool(_PII_RE.search(text.translate(_FULL_WIDTH)))
+    return pii.contains(text)
+
+
+def _token() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+def _replace(text: str, found: list[pii.Found], tokens: list[str]) -> str:
+    parts, last = [], 0
+    for f, token in zip(found, tokens, strict=True):
+        parts += [text[last:f.start], f"⟪{KIND_LABELS[f.kind]}:{token}⟫"]
+        last = f.end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def redact(text: str | None) -> str | None:
+    """Each number replaced by a token that resolves to nothing (nothing is stored):
+    for texts no conversation owns, e.g. Rasa's /model/parse."""
+    if not text:
+        return text
+    text = text.translate(_TYPED_BRACKETS)
+    found = pii.find(text)
+    return _replace(text, found, [_token() for _ in found]) if found else text
 
 
 class Vault:
@@ -57,27 +71,29 @@ class Vault:
         self._sessions = sessions or session_factory()
 
     def protect(self, text: str | None, owner: str) -> str | None:
-        """The text with each 身份证号 / phone number replaced by a token."""
+        """The text with each 身份证号 / phone number replaced by a token that only
+        `owner` (exactly Rasa's sender id of the conversation) can resolve."""
         if not text:
             return text
-        normalised = text.translate(_FULL_WIDTH)
-        found = list(_PII_RE.finditer(normalised))
+        text = text.translate(_TYPED_BRACKETS)
+        found = pii.find(text)
         if not found:
             return text
         owner_key = crypto.blind_index(owner)
         now = datetime.now(timezone.utc)
-        parts, last = [], 0
+        tokens = [_token() for _ in found]
         with self._sessions.begin() as session:
-            for m in found:
-                kind = "id_number" if m.group("id") else "phone"
-                value = (m.group("id") or re.sub(r"\D", "", m.group("phone"))).upper()
-                token = "".join(secrets.choice(_ALPHABET) for _ in range(10))
-                session.add(VaultEntry(token=token, kind=kind, owner=owner_key,
-                                       ciphertext=crypto.encrypt(value), created_at=now))
-                parts += [normalised[last:m.start()], f"⟪{KIND_LABELS[kind]}:{token}⟫"]
-                last = m.end()
-        parts.append(normalised[last:])
-        return "".join(parts)
+            for f, token in zip(found, tokens, strict=True):
+                session.add(VaultEntry(token=token, kind=f.kind, owner=owner_key,
+                                       ciphertext=crypto.encrypt(f.value), created_at=now))
+        return _replace(text, found, tokens)
+
+    def purge(self, older_than: timedelta) -> int:
+        """Forget tokens older than `older_than` (retention)."""
+        cutoff = datetime.now(timezone.utc) - older_than
+        with self._sessions.begin() as session:
+            return session.execute(delete(VaultEntry).where(VaultEntry.created_at < cutoff)
+                                   .execution_options(synchronize_session=False)).rowcount
 
     def reveal(self, text: str, owner: str) -> tuple[str, list[Secret]]:
         """Tokens in `text` resolved for this owner: (clear text, secrets found).

@@ -8,12 +8,13 @@ import itertools
 import json
 import os
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
+from bot.run import action_server_cmd, action_server_env, rasa_server_cmd, write_endpoints
 from tests.conftest import ROOT, free_port, wait_http
 
 _ids = itertools.count()
@@ -45,9 +46,9 @@ class Stack:
         with _environ(self.extra_env):
             endpoints = write_endpoints(self.actions_port, self.var_dir)
         log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
-        for cmd in (action_server_cmd(self.actions_port),
-                    rasa_server_cmd(self.model, self.rasa_port, endpoints)):
-            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log))
+        for cmd, cmd_env in ((action_server_cmd(self.actions_port), action_server_env(env)),
+                             (rasa_server_cmd(self.model, self.rasa_port, endpoints), env)):
+            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env, stdout=log, stderr=log))
         wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
         wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
         return self
@@ -58,6 +59,27 @@ class Stack:
         for proc in self.procs:
             proc.wait(timeout=60)
         self.procs = []
+
+    def api(self, method: str, path: str, body: dict | None = None, token: bool = True):
+        """Rasa's HTTP API: (status, JSON), with the token unless `token=False`."""
+        from bot.config import rasa_token
+
+        sep = "&" if "?" in path else "?"
+        url = f"http://127.0.0.1:{self.rasa_port}{path}"
+        if token:
+            url += f"{sep}token={rasa_token()}"
+        req = urllib.request.Request(url, method=method, headers={"Content-Type": "application/json"},
+                                     data=None if body is None else json.dumps(body).encode())
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - loopback
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                return exc.code, json.loads(raw)
+            except ValueError:
+                return exc.code, raw.decode(errors="replace")
 
     def post(self, sender: str, message: str) -> list[dict]:
         req = urllib.request.Request(

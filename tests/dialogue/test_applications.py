@@ -12,6 +12,7 @@ from bot.applications.outbox import Outbox
 from bot.applications.service import Applications
 from bot.kb.loader import load_knowledge_base
 from bot.privacy.vault import TOKEN_RE
+from bot.tracker_store import unseal
 from tests.bot.applications.values import answer_for, make_id
 from tests.dialogue.conftest import RestChat, Stack
 from tests.dialogue.guide import first_choices, through_guide
@@ -84,16 +85,17 @@ def test_everyday_newborn_application(stack, apps, kb):
     chat.say("帮我办")
     assert "为您办理2项" in chat.say("1和3")
     assert "校验位" in chat.say("我身份证440106199203151024")     # one digit wrong
-    assert "自动填写吗" in chat.say("440106199203151025")        # 陈晓琳, demo record
-    assert "陈晓琳" in chat.say("好的")
+    after_id = chat.say("440106199203151025")                  # 陈晓琳, demo record …
+    assert "自动填写" not in after_id and "陈" not in after_id   # … but REST verifies no one
+    assert apps.open_draft(chat.sender).values == {"applicant_id_number": "440106199203151025"}
     draft = apps.open_draft(chat.sender)
     pending = draft.pending
     answer = chat.say("要带什么材料？")                          # a question mid-form
     assert "出生医学证明" in answer and "材料" in answer
     assert apps.open_draft(chat.sender).pending == pending      # the form is still there
     fill_form(chat, apps)
-    assert "138****8000" in chat.last[-1]["text"]
-    assert "已把联系电话改为 139****5678" in chat.say("电话改成 139 1234 5678")
+    assert "139****5678" in chat.last[-1]["text"]
+    assert "已把联系电话改为 138****8000" in chat.say("电话改成 138 0013 8000")
     assert "请核对" in chat.last[-1]["text"]
     first = chat.say("确认提交")
     number = apps.applications(chat.sender)[0].number
@@ -149,8 +151,11 @@ def test_no_raw_personal_numbers_in_the_tracker_store(stack, apps):
     db = sqlite3.connect(stack.var_dir / "tracker.db")
     rows = db.execute("SELECT data FROM events WHERE sender_id = ?", (chat.sender,)).fetchall()
     db.close()
-    dump = "\n".join(json.dumps(json.loads(r[0]), ensure_ascii=False) for r in rows)
-    assert TOKEN_RE.search(dump)                 # Rasa saw tokens …
+    raw = "\n".join(r[0] for r in rows)
+    assert rows and all(r[0].startswith("fernet:") for r in rows)  # encrypted at rest …
+    assert "王小红" not in raw
+    dump = "\n".join(json.dumps(unseal(r[0]), ensure_ascii=False) for r in rows)
+    assert TOKEN_RE.search(dump)                 # … and inside, Rasa saw tokens …
     for secret in (own_id, phone, make_id(seq="233"), "13912345678", own_id[-6:] + '"'):
         assert secret not in dump                # … never the numbers
     log = (stack.var_dir / "servers.log").read_text(errors="replace")

@@ -58,3 +58,28 @@ def test_gazetteer_prefers_longest_non_overlapping():
     found = g.find("出生医学证明在哪开")
     assert [(m.kind, m.target, m.start, m.end) for m in found] == [
         ("item", "newborn.birth_medical_certificate", 0, 6)]
+
+
+@pytest.mark.parametrize("token", ["⟪身份证号:k3bb2m4p7a⟫", "⟪手机号:bbbbbbbbbb⟫", "⟪身份证号:zzbb0bb0bb⟫"])
+def test_vault_tokens_are_copied_verbatim(token):
+    """"bb" is in the table (→ 宝宝), and tokens are random letters: a token with "bb"
+    in it must reach the action server as it was, or it can never be resolved."""
+    assert "bb" in N.replacements
+    result = N.normalize(f"我的身份证是{token}，BB出世")
+    assert result.text == f"我的身份证是{token},宝宝出生"
+    start = len("我的身份证是")
+    assert result.span(start, start + len(token)) == (start, start + len(token))
+
+
+def test_text_is_capped_inside_the_pipeline_without_splitting_a_token():
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu.normalizer import MAX_TEXT_CHARS, ChineseNormalizer
+
+    component = ChineseNormalizer({}, None, None, N.replacements)
+    long = Message(data={TEXT: "孩子出生" * 5000})
+    at_edge = Message(data={TEXT: "好" * (MAX_TEXT_CHARS - 5) + "⟪身份证号:k3j9x2m4p7⟫"})
+    component.process([long, at_edge])
+    assert len(long.get(TEXT)) == MAX_TEXT_CHARS
+    assert at_edge.get(TEXT) == "好" * (MAX_TEXT_CHARS - 5)

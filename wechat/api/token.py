@@ -15,6 +15,9 @@ the daily quota for fetching is small. So:
   has just refreshed is never thrown away;
 * the stable_token API is used (normal mode); force_refresh only when WeChat keeps
   handing back the very token it just rejected.
+
+The row itself is wechat.api.token_store's (the module that owns wechat_tokens);
+this one decides when a token is needed and talks to WeChat.
 """
 
 from __future__ import annotations
@@ -26,40 +29,21 @@ import random
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.clock import aware as _aware
 from bot.clock import now as _now
-from bot.models import WeChatToken
-from bot.privacy import crypto
 from wechat.api.client import Transport, WeChatUnavailable
+from wechat.api.token_store import AccessToken, Lease, TokenStore
+
+__all__ = ["AccessToken", "AccessTokenManager"]
 
 log = logging.getLogger("wechat.api.token")
 
 REFRESH_MARGIN = 300.0  # refresh this long before WeChat's expiry (capped at 10 % of the TTL)
 
 
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    value: str = field(repr=False)
-    generation: int
-    expires_at: datetime  # when we stop using it (before WeChat's own expiry)
-
-    def fresh(self, now: datetime | None = None) -> bool:
-        return (now or _now()) < self.expires_at
-
-
-@dataclass(frozen=True)
-class _Lease:
-    previous: str | None = field(repr=False)  # the stored token (to spot WeChat repeating it)
-    invalidated: bool  # the stored token was reported bad (not merely old)
 
 
 class AccessTokenManager:
@@ -75,7 +59,7 @@ class AccessTokenManager:
         self.owner = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cached: AccessToken | None = None
         self._lock: asyncio.Lock | None = None
-        self._row_ready = False
+        self._store_obj: TokenStore | None = None
 
     def __repr__(self) -> str:
         return f"AccessTokenManager(appid={self.appid!r})"
@@ -104,24 +88,22 @@ class AccessTokenManager:
                  token.generation, "invalidated" if dropped else "already replaced")
         return dropped
 
-    # -- the shared row ---------------------------------------------------------
-    def _db(self) -> sessionmaker:
-        if self._sessions is None:
-            from bot.db import session_factory
-
-            self._sessions = session_factory()
-        return self._sessions
+    # -- the shared row (wechat.api.token_store owns the table) ------------------
+    def _db(self) -> TokenStore:
+        if self._store_obj is None:
+            self._store_obj = TokenStore(self.appid, self._sessions)
+        return self._store_obj
 
     async def _obtain(self) -> AccessToken:
         deadline = time.monotonic() + self.wait
         waited = False
         while True:
-            found = await asyncio.to_thread(self._read_or_lease)
+            found = await asyncio.to_thread(self._db().read_or_lease, self.owner, self.lease)
             if isinstance(found, AccessToken):
                 if waited:
                     log.debug("access_token of %s fetched by another process", self.appid)
                 return found
-            if isinstance(found, _Lease):
+            if isinstance(found, Lease):
                 return await self._fetch_and_store(found)
             if time.monotonic() > deadline:
                 raise WeChatUnavailable("timed out waiting for another process to fetch the "
@@ -129,89 +111,11 @@ class AccessTokenManager:
             waited = True
             await asyncio.sleep(self.poll * random.uniform(0.5, 1.5))
 
-    def _ensure_row(self) -> None:
-        if self._row_ready:
-            return
-        sessions = self._db()
-        with sessions() as s:
-            exists = s.get(WeChatToken, self.appid) is not None
-        if not exists:
-            try:
-                with sessions.begin() as s:
-                    s.add(WeChatToken(appid=self.appid, generation=0, updated_at=_now()))
-            except IntegrityError:
-                pass  # another process created it first
-        self._row_ready = True
-
-    def _read_or_lease(self) -> AccessToken | _Lease | None:
-        self._ensure_row()
-        sessions = self._db()
-        now = _now()
-        with sessions() as s:
-            row = s.get(WeChatToken, self.appid)
-            if row is None:  # deleted under us (the cache was cleared): recreate, retry
-                self._row_ready = False
-                return None
-            if row.ciphertext and row.expires_at is not None \
-                    and _aware(row.expires_at) > now:
-                return AccessToken(crypto.decrypt(row.ciphertext), row.generation,
-                                   _aware(row.expires_at))
-        # Needs a fetch: try to become the one process that does it.
-        with sessions.begin() as s:
-            won = s.execute(
-                update(WeChatToken)
-                .where(WeChatToken.appid == self.appid,
-                       or_(WeChatToken.lease_until.is_(None), WeChatToken.lease_until < now),
-                       or_(WeChatToken.expires_at.is_(None), WeChatToken.expires_at <= now))
-                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=self.lease),
-                        updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
-        if not won:
-            return None
-        with sessions() as s:
-            row = s.execute(select(WeChatToken).where(WeChatToken.appid == self.appid)).scalar_one()
-            previous = crypto.decrypt(row.ciphertext) if row.ciphertext else None
-            return _Lease(previous, invalidated=bool(row.ciphertext) and row.expires_at is None)
-
-    def _store(self, value: str, expires_in: int) -> AccessToken | None:
-        now = _now()
-        safety = min(self.margin, expires_in * 0.1)
-        usable_until = now + timedelta(seconds=max(1.0, expires_in - safety))
-        with self._db().begin() as s:
-            stored = s.execute(
-                update(WeChatToken)
-                .where(WeChatToken.appid == self.appid, WeChatToken.lease_owner == self.owner)
-                .values(ciphertext=crypto.encrypt(value), expires_at=usable_until,
-                        generation=WeChatToken.generation + 1, lease_owner=None,
-                        lease_until=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
-            if not stored:
-                return None
-            generation = s.execute(select(WeChatToken.generation)
-                                   .where(WeChatToken.appid == self.appid)).scalar_one()
-        return AccessToken(value, generation, usable_until)
-
-    def _release(self) -> None:
-        with self._db().begin() as s:
-            s.execute(update(WeChatToken)
-                      .where(WeChatToken.appid == self.appid, WeChatToken.lease_owner == self.owner)
-                      .values(lease_owner=None, lease_until=None, updated_at=_now())
-                      .execution_options(synchronize_session=False))
-
     def _invalidate_row(self, generation: int) -> bool:
-        with self._db().begin() as s:
-            return s.execute(
-                update(WeChatToken)
-                .where(WeChatToken.appid == self.appid, WeChatToken.generation == generation,
-                       WeChatToken.expires_at.is_not(None))
-                .values(expires_at=None, updated_at=_now())
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+        return self._db().invalidate(generation)
 
     # -- WeChat -------------------------------------------------------------------
-    async def _fetch_and_store(self, lease: _Lease) -> AccessToken:
+    async def _fetch_and_store(self, lease: Lease) -> AccessToken:
         try:
             value, expires_in = await self._fetch(force=False)
             if lease.invalidated and value == lease.previous:
@@ -220,9 +124,9 @@ class AccessTokenManager:
                             self.appid)
                 value, expires_in = await self._fetch(force=True)
         except BaseException:
-            await asyncio.to_thread(self._release)
+            await asyncio.to_thread(self._db().release, self.owner)
             raise
-        token = await asyncio.to_thread(self._store, value, expires_in)
+        token = await asyncio.to_thread(self._db().store, self.owner, value, expires_in, self.margin)
         if token is None:  # our lease ran out meanwhile; use it, but do not publish it
             log.warning("access_token lease of %s expired during the fetch", self.appid)
             now = _now()

@@ -2,6 +2,7 @@
 prerequisites, pre-fill with consent, validation, edits, cancel and resume."""
 
 import itertools
+import re
 
 import pytest
 
@@ -9,16 +10,19 @@ from bot.applications.dialog import ApplicationDialog
 from bot.applications.service import Applications
 from bot.privacy.vault import Vault
 from tests.bot.applications.values import make_id
+from tests.conftest import verify_identity
 
 DEMO_ID = "440106199203151025"  # 陈晓琳 in data/demo/citizens.yml
 _n = itertools.count()
 
 
 class Citizen:
-    """Types into the dialog the way the channel delivers it: numbers vaulted."""
+    """Types into the dialog the way the channel delivers it: numbers vaulted.
+    `vouched`: a mini-program user (the channel vouches for them), else a REST client."""
 
-    def __init__(self, dialog: ApplicationDialog, bundle_id: str):
-        self.d, self.sender = dialog, f"dlg-{next(_n)}"
+    def __init__(self, dialog: ApplicationDialog, bundle_id: str, vouched: bool = False):
+        self.d = dialog
+        self.sender = f"mp:oDialog{next(_n):021d}" if vouched else f"dlg-{next(_n)}"
         self.opening = "\n".join(m.text for m in dialog.begin(self.sender, bundle_id).messages)
 
     def say(self, text: str, intent: str | None = None) -> str:
@@ -84,19 +88,79 @@ def test_unclear_item_choice_is_asked_again(dialog):
     assert c.draft.stage == "items"
 
 
-def test_prefill_needs_consent_then_fills_what_is_known(dialog):
+def _verify_link(text: str) -> str:
+    return re.search(r"https?://\S+/verify/\S+", text).group(0)
+
+
+def test_prefill_only_after_verifying_as_the_holder(dialog, identity_provider):
+    c = Citizen(dialog, "newborn", vouched=True)
+    c.say("全部")
+    c.say(DEMO_ID)
+    assert "自动填写吗" in c.question and "实名核验" in c.question
+    assert c.say("好的", "affirm") == ""
+    link = _verify_link(c.question)
+    assert "还没有收到核验结果" in c.say("已核验")     # not yet verified: nothing filled
+    assert c.draft.values == {"applicant_id_number": DEMO_ID}
+    verify_identity(identity_provider, link, DEMO_ID, "陈晓琳")
+    reply = c.say("已核验")
+    assert "申请人姓名 陈*琳" in reply and "138****8000" in reply and "13800138000" not in reply
+    assert "陈晓琳" not in reply and "体育西路" not in reply       # names and addresses masked
+    assert c.draft.values["applicant_name"] == "陈晓琳"
+    assert "applicant_phone" in c.draft.prefilled
+    outcomes = [o for _, o in dialog.shared.audit_log(c.sender)]
+    assert outcomes == ["found"]
+
+
+def test_verified_as_someone_else_fills_nothing(dialog, identity_provider):
+    c = Citizen(dialog, "newborn", vouched=True)
+    c.say("全部")
+    c.say(DEMO_ID)                       # 陈晓琳's number …
+    c.say("好的", "affirm")
+    verify_identity(identity_provider, _verify_link(c.question), "440106199007082018", "李志豪")
+    reply = c.say("已核验")               # … but verified as 李志豪
+    assert "本人" in reply and c.draft.values == {"applicant_id_number": DEMO_ID}
+    assert [o for _, o in dialog.shared.audit_log(c.sender)] == ["mismatch"]
+
+
+def test_the_consent_question_does_not_tell_whether_a_record_exists(dialog):
+    known, unknown = Citizen(dialog, "newborn", vouched=True), Citizen(dialog, "newborn", vouched=True)
+    for c, id_number in ((known, DEMO_ID), (unknown, make_id())):
+        c.say("全部")
+        c.say(id_number)
+    assert known.question == unknown.question and "自动填写吗" in known.question
+
+
+def test_no_prefill_at_all_for_rest_clients(dialog):
     c = Citizen(dialog, "newborn")
     c.say("全部")
     c.say(DEMO_ID)
-    assert "自动填写吗" in c.question
-    reply = c.say("好的", "affirm")
-    assert "申请人姓名 陈晓琳" in reply and "138****8000" in reply and "13800138000" not in reply
-    assert c.draft.values["applicant_name"] == "陈晓琳"
-    assert "applicant_phone" in c.draft.prefilled
+    assert "自动填写" not in c.question and "申请人姓名" in c.question
+    assert c.draft.values == {"applicant_id_number": DEMO_ID}
+
+
+def test_lookups_are_rate_limited_per_sender(kb, identity_provider):
+    from bot.applications.shared_data import SharedData
+
+    d = ApplicationDialog(Applications(kb), shared=SharedData(per_hour=1), vault=Vault())
+    first = Citizen(d, "newborn", vouched=True)
+    first.say("全部")
+    first.say(DEMO_ID)
+    first.say("好的", "affirm")
+    verify_identity(identity_provider, _verify_link(first.question), DEMO_ID, "陈晓琳")
+    first.say("已核验")
+    first.say("取消申请")
+    again = Citizen(d, "newborn", vouched=True)
+    again.sender = first.sender  # the same citizen, a second application within the hour
+    again.d.begin(again.sender, "newborn")
+    again.say("全部")
+    again.say(DEMO_ID)
+    reply = again.say("好的", "affirm")
+    assert "太频繁" in reply and "陈*琳" not in reply
+    assert [o for _, o in d.shared.audit_log(first.sender)] == ["limited", "found"]
 
 
 def test_prefill_declined_fills_nothing(dialog):
-    c = Citizen(dialog, "newborn")
+    c = Citizen(dialog, "newborn", vouched=True)
     c.say("全部")
     c.say(DEMO_ID)
     c.say("不用了", "deny")

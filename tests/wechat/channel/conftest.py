@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
+from bot.run import action_server_cmd, action_server_env, rasa_server_cmd, write_endpoints
 from tests.conftest import ROOT, free_port, wait_http
 from tests.dialogue.conftest import Stack
 from tests.wechat.channel.pushes import WeChatSim, new_aes_key
@@ -28,7 +28,7 @@ from tests.wechat.conftest import OA_APPID, OA_SECRET, PUSH_TOKEN
 
 AES_CURRENT = new_aes_key()
 AES_PREVIOUS = new_aes_key()
-CREDENTIALS = "bot.channels.rest.VaultedRestInput:\nwechat.channel.WeChatInput:\n"
+CREDENTIALS = "channels.rest.RestInput:\nchannels.wechat.WeChatInput:\n"
 
 
 class WeChatStack(Stack):
@@ -49,7 +49,7 @@ class WeChatStack(Stack):
         credentials = self.var_dir / "credentials.yml"
         credentials.write_text(CREDENTIALS, encoding="utf-8")
         log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
-        runs = [(action_server_cmd(self.actions_port), self.env())]
+        runs = [(action_server_cmd(self.actions_port), action_server_env(self.env()))]
         for port, budget in ((self.rasa_port, "4.0"), (self.slow_port, "0.01")):
             cmd = rasa_server_cmd(self.model, port, endpoints)
             cmd[cmd.index("--credentials") + 1] = str(credentials)
@@ -76,10 +76,9 @@ class WeChatStack(Stack):
 
     def user_events(self, sender: str) -> list[dict]:
         """The citizen's turns as Rasa recorded them (GET /conversations/<id>/tracker)."""
-        with urllib.request.urlopen(  # noqa: S310 - loopback
-                f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker",
-                timeout=30) as resp:
-            events = json.loads(resp.read()).get("events") or []
+        status, tracker = self.api("GET", f"/conversations/{sender}/tracker")
+        assert status == 200, tracker
+        events = tracker.get("events") or []
         return [e for e in events if e.get("event") == "user"]
 
 

@@ -16,9 +16,7 @@ from tests.wechat.channel.pushes import (
 from wechat.config import WeChatSettings
 from wechat.crypto import (
     BadSignature,
-    NonceCache,
     PushCrypto,
-    Replayed,
     Stale,
     Undecryptable,
     sign,
@@ -92,12 +90,13 @@ def _open(crypto: PushCrypto, query: dict, body: bytes) -> str:
     return crypto.decrypt(encrypt)
 
 
-def test_safe_mode_roundtrip_and_replay_refused():
+def test_safe_mode_roundtrip():
+    """Opening the same push twice works: a byte-identical retry is WeChat's own,
+    and the channel answers it (replays are the nonce table's business, bot.nonces)."""
     sim, crypto = _sim()
     query, body = sim.signed(sim.text("o" + "a" * 27, "孩子出生要办什么"))
     assert "孩子出生要办什么" in _open(crypto, query, body)
-    with pytest.raises(Replayed):
-        _open(crypto, query, body)
+    assert "孩子出生要办什么" in _open(crypto, query, body)
 
 
 @pytest.mark.parametrize("field", ["signature", "msg_signature", "timestamp", "nonce"])
@@ -162,15 +161,3 @@ def test_plain_signature_is_constant_time_and_case_insensitive():
 def test_bad_encoding_aes_key_is_a_configuration_error():
     with pytest.raises(ValueError):
         PushCrypto(WeChatSettings(token="t", aes_key="short", appid="wx1"))
-
-
-def test_nonce_cache_forgets_after_ttl_and_stays_bounded():
-    now = [0.0]
-    cache = NonceCache(ttl=10, max_entries=3, clock=lambda: now[0])
-    assert cache.check_and_add("s", "1", "n")
-    assert not cache.check_and_add("S", "1", "n")
-    now[0] = 11
-    assert cache.check_and_add("s", "1", "n")
-    for i in range(10):
-        assert cache.check_and_add("s", "1", f"x{i}")
-    assert len(cache._seen) <= 3

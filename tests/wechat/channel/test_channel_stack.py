@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from channels.wechat import UNSUPPORTED, VOICE_UNCLEAR, WELCOME
 from tests.wechat.channel.conftest import inbound_rows, wait_for
 from tests.wechat.channel.pushes import new_aes_key, new_openid, template, wechat_signature
-from wechat.channel import UNSUPPORTED, VOICE_UNCLEAR, WELCOME
 from wechat.replies import CHOICES_HEADER
 
 pytestmark = pytest.mark.model
@@ -50,14 +50,12 @@ def test_get_verification_echoes_only_for_a_good_fresh_signature(sim):
 # -- both modes, message types --------------------------------------------------------
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
-def test_text_is_answered_passively_in_both_modes(sim, wechat_stack, wechat, safe):
+def test_text_is_answered_passively_in_safe_mode(sim, wechat_stack, wechat):
     openid = new_openid()
-    reply = sim.send(sim.text(openid, NEWBORN_QUESTION), safe=safe)
+    reply = sim.send(sim.text(openid, NEWBORN_QUESTION))
     assert reply.status == 200 and reply.text, reply.body
     assert "出生" in reply.text
-    if safe:
-        assert "<Encrypt>" in reply.body and NEWBORN_QUESTION not in reply.body
+    assert "<Encrypt>" in reply.body and NEWBORN_QUESTION not in reply.body
     turns = wechat_stack.user_events(openid)
     assert [t["text"] for t in turns] == [NEWBORN_QUESTION]
     assert turns[0]["input_channel"] == "wechat"
@@ -121,8 +119,33 @@ def _nothing_processed(wechat_stack, openid: str) -> None:
     assert inbound_rows(openid) == []
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
-def test_forged_and_stale_pushes_are_403(sim, wechat_stack, safe):
+def test_plain_mode_is_refused_while_an_aes_key_is_configured(sim, wechat_stack, wechat):
+    """Issue 8, item 6: a safe-mode push's signature/timestamp/nonce resent in plain mode
+    with a forged body naming another follower got that follower's applications."""
+    victim, attacker = new_openid(), new_openid()
+    assert "出生" in sim.send(sim.text(victim, NEWBORN_QUESTION)).text
+    query, _ = sim.signed(sim.text(attacker, "你好"))
+    forged = sim.text(victim, "我的申请到哪了").encode()
+    plain = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+    reply = sim.post(plain, forged)
+    assert reply.status == 403 and "申请" not in reply.body
+    assert sim.send(sim.text(new_openid(), NEWBORN_QUESTION), safe=False).status == 403
+    assert [t["text"] for t in wechat_stack.user_events(victim)] == [NEWBORN_QUESTION]
+    assert _sent_texts(wechat, victim) == []
+
+
+def test_the_same_msgid_from_another_citizen_is_another_message(sim, wechat_stack):
+    """Issue 8, item 7: dedup by MsgId alone gave a second citizen the first one's reply."""
+    first, second, msg_id = new_openid(), new_openid(), uuid.uuid4().int % 10**16
+    answer = sim.send(sim.text(first, "我的手机是13800138000，我的申请到哪了", msg_id=msg_id))
+    other = sim.send(sim.text(second, NEWBORN_QUESTION, msg_id=msg_id))
+    assert other.status == 200 and "出生" in other.text and other.text != answer.text
+    assert [t["text"] for t in wechat_stack.user_events(second)] == [NEWBORN_QUESTION]
+    assert len(inbound_rows(first)) == len(inbound_rows(second)) == 1
+
+
+def test_forged_and_stale_pushes_are_403(sim, wechat_stack):
+    safe = True
     openid = new_openid()
     query, body = sim.signed(sim.text(openid, NEWBORN_QUESTION), safe=safe)
     for forged in ({**query, "signature": "0" * 40},
@@ -150,14 +173,52 @@ def test_forged_and_stale_pushes_are_403(sim, wechat_stack, safe):
     assert len(wechat_stack.user_events(openid)) == 1
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
-def test_replayed_push_is_403_and_runs_nothing_again(sim, wechat_stack, safe):
+def test_a_used_timestamp_and_nonce_with_another_body_is_403(sim, wechat_stack):
+    """Replay protection refuses only a reused (timestamp, nonce) with a different request,
+    even one signed correctly (a captured push re-sealed around other words)."""
     openid = new_openid()
-    query, body = sim.signed(sim.text(openid, NEWBORN_QUESTION), safe=safe)
+    query, body = sim.signed(sim.text(openid, NEWBORN_QUESTION))
     assert sim.post(query, body).status == 200
-    assert sim.post(query, body).status == 403
+    other = sim.signed(sim.text(openid, "我的申请到哪了"), timestamp=int(query["timestamp"]),
+                       nonce=query["nonce"])
+    assert sim.post(*other).status == 403
+    assert [t["text"] for t in wechat_stack.user_events(openid)] == [NEWBORN_QUESTION]
+
+
+def test_byte_identical_retry_of_an_answered_push_gets_the_answer(sim, wechat_stack, wechat):
+    """Issue 8, item 5: WeChat re-sends the very same request when the answer was late or
+    lost. The retry gets the stored passive reply, and — WeChat evidently did not show
+    the first one — the answer also goes once by customer-service message."""
+    openid = new_openid()
+    query, body = sim.signed(sim.text(openid, NEWBORN_QUESTION))
+    first = sim.post(query, body)
+    assert first.status == 200 and "出生" in first.text
+    assert _sent_texts(wechat, openid) == []
+    retries = [sim.post(query, body) for _ in range(2)]
+    assert all(r.status == 200 and r.text == first.text for r in retries)
+    assert wait_for(lambda: _sent_texts(wechat, openid)) == [first.text]
+    time.sleep(0.5)
+    assert _sent_texts(wechat, openid) == [first.text]       # once, not per retry
+    assert len(wechat_stack.user_events(openid)) == 1        # one dialogue turn
+
+
+def test_byte_identical_retry_of_a_slow_push_gets_the_answer_once(slow_sim, wechat_stack, wechat):
+    openid = new_openid()
+    query, body = slow_sim.signed(slow_sim.text(openid, NEWBORN_QUESTION))
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(slow_sim.post, query, body)
+        time.sleep(0.05)
+        retry = pool.submit(slow_sim.post, query, body)
+        replies = [first.result(), retry.result()]
+    assert all(r.status == 200 for r in replies)
+    sent = wait_for(lambda: _sent_texts(wechat, openid), timeout=60)
+    assert sent and "出生" in "\n".join(sent)
+    assert wait_for(lambda: [s for _, s, _ in inbound_rows(openid)] == ["done"], timeout=30)
+    late = slow_sim.post(query, body)               # after the answer went by customer service
+    assert (late.status, late.body) == (200, "success")
+    time.sleep(0.5)
     assert len(wechat_stack.user_events(openid)) == 1
-    assert len(inbound_rows(openid)) == 1
+    assert len(_sent_texts(wechat, openid)) == len(sent)
 
 
 def test_previous_aes_key_accepted_unknown_key_refused(sim, wechat_stack, aes_keys):
@@ -170,7 +231,7 @@ def test_previous_aes_key_accepted_unknown_key_refused(sim, wechat_stack, aes_ke
     _nothing_processed(wechat_stack, stranger)
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
+@pytest.mark.parametrize("safe", [True], ids=["safe"])
 @pytest.mark.parametrize("name,status", [
     ("malformed.xml", 400), ("hostile_billion_laughs.xml", 400),
     ("hostile_external_entity.xml", 400), ("hostile_parameter_entity.xml", 400),
@@ -184,7 +245,7 @@ def test_malformed_and_hostile_xml_is_refused_cleanly(sim, wechat_stack, name, s
 
 
 @pytest.mark.parametrize("safe", [False, True], ids=["plain", "safe"])
-def test_huge_body_is_refused(sim, wechat_stack, safe):
+def test_huge_body_is_refused(sim, wechat_stack, safe):  # before anything else, either mode
     openid = new_openid()
     reply = sim.send(sim.text(openid, "长" * 40000), safe=safe)
     assert reply.status == 413
@@ -224,13 +285,14 @@ def test_retry_during_processing_never_runs_the_dialogue_twice(sim, wechat_stack
     assert _sent_texts(wechat, openid) == []
 
 
-def test_retry_after_answering_returns_the_stored_reply(sim, wechat_stack):
+def test_retry_after_answering_returns_the_stored_reply(sim, wechat_stack, wechat):
     openid, msg_id = new_openid(), uuid.uuid4().int % 10**16
     xml = sim.text(openid, NEWBORN_QUESTION, msg_id=msg_id)
     first = sim.send(xml)
-    again = sim.send(xml)
-    plain_again = sim.send(xml, safe=False)
-    assert first.text and again.text == first.text == plain_again.text
+    again = sim.send(xml)  # re-signed by WeChat: a new timestamp and nonce
+    assert first.text and again.text == first.text
+    assert sim.send(xml, safe=False).status == 403
+    assert wait_for(lambda: _sent_texts(wechat, openid)) == [first.text]
     assert len(wechat_stack.user_events(openid)) == 1
 
 
@@ -264,7 +326,7 @@ def test_slow_dialogue_answers_success_then_customer_service(slow_sim, wechat_st
     assert wait_for(lambda: [s for _, s, _ in inbound_rows(openid)] == ["done"], timeout=30)
     # A retry now gets "success" (the answer went by customer service), no second turn.
     retry = slow_sim.send(slow_sim.message("text", openid, content=NEWBORN_QUESTION,
-                                           msg_id=inbound_rows(openid)[0][0][4:]))
+                                           msg_id=inbound_rows(openid)[0][0].rsplit(":", 1)[1]))
     assert retry.body == "success"
     assert len(wechat_stack.user_events(openid)) == 1
     assert len(_sent_texts(wechat, openid)) == len(sent)
@@ -302,7 +364,7 @@ def test_a_crashed_turn_is_recovered_by_the_next_retry(sim, wechat_stack):
     openid, msg_id = new_openid(), uuid.uuid4().int % 10**16
     past = datetime.now(timezone.utc) - timedelta(seconds=30)
     with session_scope() as session:  # a process claimed it, stored the request, then died
-        session.add(WeChatInbound(key=f"msg:{msg_id}", openid=openid, state="processing",
+        session.add(WeChatInbound(key=f"msg:{openid}:{msg_id}", openid=openid, state="processing",
                                   reply={"request": {"text": NEWBORN_QUESTION,
                                                      "source": "citizen"}},
                                   received_at=past, updated_at=past, lease_until=past))
@@ -320,7 +382,7 @@ def test_a_crashed_turn_without_retries_is_recovered_by_the_sweeper(sim, wechat_
     openid, msg_id = new_openid(), uuid.uuid4().int % 10**16
     past = datetime.now(timezone.utc) - timedelta(seconds=30)
     with session_scope() as session:  # claimed, request stored, process died; WeChat gave up
-        session.add(WeChatInbound(key=f"msg:{msg_id}", openid=openid, state="async",
+        session.add(WeChatInbound(key=f"msg:{openid}:{msg_id}", openid=openid, state="async",
                                   reply={"request": {"text": NEWBORN_QUESTION,
                                                      "source": "citizen"}},
                                   received_at=past, updated_at=past, lease_until=past))

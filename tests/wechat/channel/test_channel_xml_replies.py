@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from channels.wechat import menu_payload
 from tests.wechat.channel.pushes import WeChatSim, template
 from wechat import xml as wxml
-from wechat.channel import menu_payload
 from wechat.inbox import message_key
 from wechat.replies import CHOICES_HEADER, choice_payload, render, text_reply_xml
 
@@ -77,7 +77,7 @@ def test_every_fixture_parses(kind, expected):
 def test_dedup_keys_msgid_for_messages_openid_time_for_events():
     sim = WeChatSim("http://unused", "t", "k", "wx1")
     text = wxml.parse(sim.text(OPENID, "x", msg_id=42))
-    assert message_key(text) == "msg:42"
+    assert message_key(text) == f"msg:{OPENID}:42"  # MsgId is not unique across citizens
     event = wxml.parse(sim.message("event_subscribe", OPENID, create_time=1700000001))
     assert message_key(event) == f"evt:{OPENID}:1700000001:subscribe"
 
@@ -93,6 +93,20 @@ def test_render_merges_messages_and_numbers_buttons_across_them():
                              "图片：https://example.org/x.png\n\n也可以：\n" + CHOICES_HEADER
                              + "\n3. 人工服务")
     assert [c["payload"] for c in rendered.choices] == ["/a", "/b", "/request_human"]
+
+
+def test_a_message_that_numbers_its_own_lines_keeps_its_numbers():
+    """The item question lists "1. …" itself: "1" must mean item 1, not the first
+    button ("全部办理"), so its buttons are not numbered (issue 8, item 10)."""
+    rendered = render([{"text": "“新生儿出生”包含以下事项：\n1. 出生医学证明签发\n2. 户口登记\n"
+                                "全部办理请回复“全部”；只办部分请回复编号，如“1 3”。",
+                        "buttons": [{"title": "全部办理", "payload": "全部"}]},
+                       {"text": "（3/9）婚姻状况？\n1. 已婚  2. 未婚",
+                        "buttons": [{"title": "已婚"}, {"title": "未婚"}, {"title": "没有"}]}])
+    assert rendered.choices == []
+    assert CHOICES_HEADER not in rendered.text and "全部办理请回复" in rendered.text
+    assert rendered.text.endswith("也可以回复：“没有”")
+    assert choice_payload("1", rendered.choices) is None  # "1" reaches the dialogue as typed
 
 
 @pytest.mark.parametrize("said,payload", [("1", "/a"), (" 2 ", "/b"), ("２", "/b"), ("2.", "/b"),

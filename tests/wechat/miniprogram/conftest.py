@@ -17,15 +17,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from backend.app import create_app
 from backend.miniprogram.openapi import spec
 from bot.applications.service import Applications
-from bot.run import action_server_cmd, rasa_server_cmd, write_endpoints
+from bot.run import action_server_cmd, action_server_env, rasa_server_cmd, write_endpoints
 from tests.conftest import ROOT, free_port, wait_http
 from tests.dialogue.conftest import Stack
 from tests.wechat.conftest import STATUS_TEMPLATE
 from wechat.config import WeChatSettings
 
 CREDENTIALS = (
-    "bot.channels.rest.VaultedRestInput:\n"
-    "wechat.mp_channel.MiniProgramInput:\n"
+    "channels.rest.RestInput:\n"
+    "channels.miniprogram.MiniProgramInput:\n"
 )
 
 
@@ -150,8 +150,8 @@ class MpStack(Stack):
         cmd[cmd.index("--credentials") + 1] = str(credentials)
         env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir)}
         log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
-        for c in (action_server_cmd(self.actions_port), cmd):
-            self.procs.append(subprocess.Popen(c, cwd=ROOT, env=env, stdout=log, stderr=log))
+        for c, c_env in ((action_server_cmd(self.actions_port), action_server_env(env)), (cmd, env)):
+            self.procs.append(subprocess.Popen(c, cwd=ROOT, env=c_env, stdout=log, stderr=log))
         wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
         wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
         return self

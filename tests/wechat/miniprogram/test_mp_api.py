@@ -16,7 +16,9 @@ from bot.applications.formspec import FieldSpec
 from bot.applications.service import Applications
 from bot.applications.validation import check
 from bot.db import session_factory
+from bot.identity.service import Identities
 from bot.models import Application, MpSubscription, Rating
+from tests.conftest import verify_identity
 from wechat.fake import openid_for_code
 
 DEMO_ID = "440106199203151025"   # 陈晓琳 in data/demo/citizens.yml
@@ -149,7 +151,7 @@ def _spec(apps: Applications, field_id: str) -> FieldSpec:
     return apps.form("newborn").field(field_id)
 
 
-def test_newborn_application_through_the_api(mp, kb):
+def test_newborn_application_through_the_api(mp, kb, identity_provider):
     apps = Applications(kb)
     token = mp.login(_code("mother"))
     sender = "mp:" + SessionTokens().verify(token).openid
@@ -172,19 +174,30 @@ def test_newborn_application_through_the_api(mp, kb):
     assert [i["key"] for i in draft["items"]] == NEWBORN_SOME
     assert any(p["needs"] == "出生医学证明签发" for p in draft["prerequisites"])  # hukou needs the certificate
     assert "birth_certificate_number" in draft["missing"]  # …so its number is asked instead
-    assert next(f for f in draft["fields"] if f["id"] == "baby_name")["value"] == "王小明"  # valid kept
+    assert next(f for f in draft["fields"] if f["id"] == "baby_name")["value"] == "王*明"  # kept, masked
     draft_id = draft["id"]
 
-    # 2. the right 身份证号 and consent: pre-filled from shared data, masked in the reply
+    # 2. the right 身份证号 and consent, but no verified identity: nothing from shared data
     r = mp.call("POST", url, token, json_body={
         "draft_id": draft_id, "prefill": True, "submit": False,
         "values": {"applicant_id_number": DEMO_ID}})
     assert r.status == 200, r.text
+    assert r.body["draft"]["prefill"] == "unverified" and r.body["draft"]["prefilled_now"] == []
+    assert "陈" not in r.text
+
+    # …verified as 陈晓琳 (实名核验, as the chat offers it): pre-filled, masked in the reply
+    started = Identities().start(sender)
+    verify_identity(identity_provider, started.url, DEMO_ID, "陈晓琳")
+    r = mp.call("POST", url, token, json_body={"draft_id": draft_id, "prefill": True,
+                                               "submit": False})
+    assert r.status == 200, r.text
     d = r.body["draft"]
+    assert d["prefill"] == "found"
     assert set(d["prefilled_now"]) >= {"applicant_name", "applicant_phone", "other_parent_name",
                                       "other_parent_id_number", "hukou_address", "applicant_address"}
     fields = {f["id"]: f for f in d["fields"]}
-    assert fields["applicant_name"]["value"] == "陈晓琳" and fields["applicant_name"]["prefilled"]
+    assert fields["applicant_name"]["value"] == "陈*琳" and fields["applicant_name"]["prefilled"]
+    assert fields["hukou_address"]["value"] == "广州市天河区…"
     assert fields["applicant_phone"]["value"] == "138****8000"
     assert fields["applicant_id_number"]["value"] == "4401**********1025"
     assert DEMO_ID not in r.text and DEMO_PHONE not in r.text and SPOUSE_ID not in r.text
@@ -353,3 +366,21 @@ def test_content_safety_check_when_configured(mp, monkeypatch, fake_wechat):
     monkeypatch.delenv("WECHAT_MP_SEC_CHECK")
     r = mp.call("POST", "/api/mp/ratings", token, json_body={"score": 1, "comment": "这里可以赌博吗"})
     assert r.status == 201
+
+
+def test_login_is_rate_limited_per_address(mp):
+    """Issue 8, item 10: /api/mp/login had no rate limit (each call costs a code2Session)."""
+    from backend.miniprogram.auth import LOGIN_LIMIT
+
+    limiter = mp.client.server.app[LOGIN_LIMIT]
+    saved, limiter.limit = limiter.limit, 3
+    limiter._hits.clear()
+    try:
+        statuses = [mp.call("POST", "/api/mp/login", json_body={"code": _code(f"flood{i}")}).status
+                    for i in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]
+        refused = mp.call("POST", "/api/mp/login", json_body={"code": _code("flood9")})
+        assert refused.body["error"] == "too_many_requests" and refused.body["retry_after"] >= 1
+    finally:
+        limiter.limit = saved
+        limiter._hits.clear()

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
-from backend.miniprogram.keys import SIGNATURE_HEADER, sign_body
+from bot.privacy.mp_signing import SIGNATURE_HEADER, sign_body
 from wechat.fake import openid_for_code
 
 DEMO_ID = "440106199203151025"
@@ -74,3 +74,18 @@ def test_private_channel_refuses_everyone_but_the_backend(mp_stack):
     rest_user = {"sender": "citizen-42", "message": "你好"}
     assert _raw_post(port, rest_user, sign_body(json.dumps(rest_user, ensure_ascii=False).encode())) == 403
     assert _raw_post(port, good, sign_body(body)) == 200
+
+
+def test_a_signed_forward_cannot_be_replayed(mp_stack):
+    """Issue 8, item 10: a captured channel request replayed within the 60 s window ran
+    the turn again as that citizen."""
+    port = mp_stack.rasa_port
+    good = {"sender": "mp:" + openid_for_code("replay"), "message": "你好"}
+    body = json.dumps(good, ensure_ascii=False).encode()
+    signature = sign_body(body)
+    assert _raw_post(port, good, signature) == 200
+    assert _raw_post(port, good, signature) == 403                       # the same request again
+    nonce = dict(p.split("=", 1) for p in signature.split(","))["n"]
+    forged = signature.replace(f"n={nonce}", f"n={nonce[::-1]}")
+    assert _raw_post(port, good, forged) == 403                          # the nonce is signed
+    assert _raw_post(port, good, sign_body(body)) == 200                 # a fresh forward is fine

@@ -1,11 +1,15 @@
 """The mini-program's private door into Rasa: POST /webhooks/miniprogram/webhook.
 
-Only our backend may call it. The Rasa server is reachable from outside (the
-Official Account push URL lives on it), so every request carries an HMAC of
-its body made with a key derived from YJS_DATA_KEY, with a timestamp, checked
-in constant time before anything is parsed. Sender ids must be "mp:<openid>":
-this channel can never speak for an Official Account or REST user. As in the
-REST channel, 身份证号 and phone numbers are vaulted before Rasa sees the text.
+Only our backend (/api/mp/chat) may call it. The Rasa server is reachable from
+outside (the Official Account push URL lives on it), so:
+verify — every request carries an HMAC of its body made with a key derived from
+  YJS_DATA_KEY, a timestamp (60 s window) and a nonce, checked in constant time
+  before anything is parsed; a nonce is single-use across all Rasa processes
+  (bot.nonces), so a captured request cannot be replayed; the sender must be
+  "mp:<openid>" (bot.senders): this door never speaks for an Official Account or
+  REST user;
+parse — 身份证号 and phone numbers vaulted for that sender;
+→ one `UserMessage`, answered with the collected bot messages.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
@@ -23,14 +26,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from backend.miniprogram.keys import SIGNATURE_HEADER, verify_body
-from bot.channels.rest import MAX_MESSAGE_CHARS
+from bot import senders
+from bot.nonces import NEW, Nonces, digest
+from bot.privacy.mp_signing import MAX_SKEW, SIGNATURE_HEADER, verify_body
 from bot.privacy.vault import Vault
+from channels.rest import MAX_MESSAGE_CHARS
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
-_SENDER_RE = re.compile(r"mp:[A-Za-z0-9_-]{6,64}")
 
 
 class MiniProgramInput(InputChannel):
@@ -41,6 +45,10 @@ class MiniProgramInput(InputChannel):
     @cached_property
     def vault(self) -> Vault:
         return Vault()
+
+    @cached_property
+    def nonces(self) -> Nonces:
+        return Nonces("miniprogram", ttl=2 * MAX_SKEW + 10)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("miniprogram_webhook", __name__)
@@ -54,7 +62,8 @@ class MiniProgramInput(InputChannel):
             body = request.body or b""
             if len(body) > MAX_BODY:
                 return response.json({"error": "too_large"}, status=413)
-            if not verify_body(request.headers.get(SIGNATURE_HEADER), body):
+            nonce = verify_body(request.headers.get(SIGNATURE_HEADER), body)
+            if not nonce or await asyncio.to_thread(self.nonces.use, nonce, digest(body)) != NEW:
                 return response.json({"error": "forbidden"}, status=403)
             try:
                 data = json.loads(body)
@@ -62,15 +71,18 @@ class MiniProgramInput(InputChannel):
                 return response.json({"error": "bad_json"}, status=400)
             if not isinstance(data, dict):
                 return response.json({"error": "bad_json"}, status=400)
-            sender, text = data.get("sender"), data.get("message")
-            if not isinstance(sender, str) or not _SENDER_RE.fullmatch(sender):
+            try:
+                sender = senders.miniprogram_sender(data.get("sender"))
+            except senders.SenderRefused:
                 return response.json({"error": "forbidden_sender"}, status=403)
+            text = data.get("message")
             if not isinstance(text, str) or not text.strip():
                 return response.json({"error": "bad_request"}, status=400)
             text = await asyncio.to_thread(self.vault.protect, text[:MAX_MESSAGE_CHARS], sender)
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+                await on_new_message(UserMessage(text, collector, sender,
+                                                 input_channel=self.name()))
             except asyncio.CancelledError:
                 logger.error("miniprogram message timed out for %s…", sender[3:9])
             except Exception:  # noqa: BLE001 - answer with what was collected

@@ -1,1 +1,0 @@
-"""Rasa input channels of our own (the WeChat channel lives in wechat/)."""

@@ -1,0 +1,88 @@
+"""At rest and in bounds: conversations encrypted in the tracker store, the retention
+job, single-use nonces."""
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.config import ROOT
+from bot.nonces import NEW, OTHER, SAME, Nonces, digest
+from bot.tracker_store import EncryptedSQLTrackerStore
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def _store(path: Path) -> EncryptedSQLTrackerStore:
+    return EncryptedSQLTrackerStore(host=None, domain=DOMAIN, dialect="sqlite", db=str(path))
+
+
+def _tracker(sender: str, when: float) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(sender, [
+        UserUttered("我叫陈晓琳", timestamp=when),
+        BotUttered("请核对：广州市天河区体育西路101号1201房", timestamp=when + 1)], DOMAIN.slots)
+
+
+def test_tracker_events_are_encrypted_and_the_file_is_private(tmp_path):
+    path = tmp_path / "tracker.db"
+    store = _store(path)
+    asyncio.run(store.save(_tracker("o" + "t" * 27, time.time())))
+    raw = path.read_bytes()
+    assert "陈晓琳".encode() not in raw and "体育西路".encode() not in raw
+    assert (path.stat().st_mode & 0o777) == 0o600
+    again = asyncio.run(_store(path).retrieve("o" + "t" * 27))
+    assert [e.as_dict().get("text") for e in again.events][-2:] == [
+        "我叫陈晓琳", "请核对：广州市天河区体育西路101号1201房"]
+
+
+def test_events_written_before_encryption_stay_readable(tmp_path):
+    import json
+
+    import sqlalchemy as sa
+
+    path = tmp_path / "tracker.db"
+    store = _store(path)
+    event = UserUttered("旧消息", timestamp=time.time()).as_dict()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                             "VALUES ('old', 'user', :t, :d)"), {"t": event["timestamp"],
+                                                                  "d": json.dumps(event)})
+    assert asyncio.run(store.retrieve("old")).events[0].text == "旧消息"
+
+
+def test_retention_purges_idle_conversations_and_old_rows(tmp_path, database_url, monkeypatch):
+    from bot.db import session_scope
+    from bot.models import VaultEntry, WeChatInbound
+    from bot.retention import run_once
+
+    store = _store(tmp_path / "tracker.db")
+    now = time.time()
+    asyncio.run(store.save(_tracker("idle-citizen", now - 40 * 86400)))
+    asyncio.run(store.save(_tracker("recent-citizen", now - 3600)))
+    old = datetime.now(timezone.utc) - timedelta(days=40)
+    with session_scope() as s:
+        s.add(WeChatInbound(key="msg:retention:1", openid="o" + "r" * 27, state="replied",
+                            reply={"text": "x"}, received_at=old, updated_at=old))
+        s.add(VaultEntry(token="retention1", kind="phone", owner="x", ciphertext="x",
+                         created_at=old))
+    monkeypatch.setenv("YJS_RETENTION_DAYS", "30")
+    done = run_once(store)
+    assert done["conversations"] == 2 and done["inbound"] >= 1 and done["vault"] >= 1
+    assert asyncio.run(store.retrieve("idle-citizen")) is None
+    assert asyncio.run(store.retrieve("recent-citizen")) is not None
+    with session_scope() as s:
+        assert s.get(WeChatInbound, "msg:retention:1") is None
+        assert s.get(VaultEntry, "retention1") is None
+
+
+def test_a_nonce_is_single_use_across_processes_but_a_retry_is_the_same(database_url):
+    first, other_process = Nonces("wechat", ttl=60), Nonces("wechat", ttl=60)
+    key = f"{int(time.time())}:{time.monotonic_ns()}"
+    assert first.use(key, digest(b"body")) == NEW
+    assert other_process.use(key, digest(b"body")) == SAME
+    assert other_process.use(key, digest(b"other body")) == OTHER
+    assert Nonces("miniprogram", ttl=60).use(key, digest(b"other body")) == NEW  # own scope
