@@ -6,11 +6,11 @@ messages of one turn are merged in order, and Rasa buttons become numbered choic
 (wechat_inbound.reply), so that a citizen's "1" can be sent to Rasa as the payload of
 button 1 — exactly what tapping it would have sent on another channel.
 
-A message that numbers its own lines ("1. 出生医学证明签发 …", the options of a
-form question) keeps its numbers: its buttons are not numbered too — "1" must mean
-its item 1, not its first button ("全部办理") — and the citizen's number goes to
-Rasa as typed. Buttons its text does not already name are listed after it
-("也可以回复：没有").
+A turn in which a message numbers its own lines ("1. 出生医学证明签发 …", the options
+of a form question) keeps those numbers: no button of that turn is numbered too — "1"
+must mean item 1, not the first button of this or another message of the turn
+("全部办理") — and the citizen's number goes to Rasa as typed. Buttons a text does not
+already name are listed after it ("也可以回复：没有").
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def render(messages: list[dict[str, Any]]) -> Rendered:
     (numbers run on across messages, so each number names one payload)."""
     parts: list[str] = []
     choices: list[dict[str, str]] = []
+    own_numbers = any(_OWN_NUMBERS.search(str(m.get("text") or "")) for m in messages)
     for message in messages:
         lines = []
         text = message.get("text")
@@ -70,8 +71,8 @@ def render(messages: list[dict[str, Any]]) -> Rendered:
             lines.append(custom["text"].strip())
         buttons = [b for b in (message.get("buttons") or message.get("quick_replies") or [])
                    if isinstance(b, dict) and _button_title(b)]
-        if buttons and text and _OWN_NUMBERS.search(str(text)):
-            extra = [_button_title(b) for b in buttons if _button_title(b) not in str(text)]
+        if buttons and own_numbers:
+            extra = [_button_title(b) for b in buttons if _button_title(b) not in str(text or "")]
             if extra:
                 lines.append(ALSO_HEADER + "、".join(f"“{t}”" for t in extra))
         elif buttons and len(choices) < MAX_CHOICES:

@@ -109,6 +109,18 @@ def test_a_message_that_numbers_its_own_lines_keeps_its_numbers():
     assert choice_payload("1", rendered.choices) is None  # "1" reaches the dialogue as typed
 
 
+def test_own_numbers_in_one_message_keep_every_button_of_the_turn_unnumbered():
+    """A personal list with buttons, then the item question: "1" is item 1 of the
+    question, never the list's first button ("全部办理")."""
+    rendered = render([{"text": "按您的情况要办这2项。也可以说“先办1和3”。",
+                        "buttons": [{"title": "全部办理", "payload": "全部"},
+                                    {"title": "去哪里办", "payload": "/ask_department"}]},
+                       {"text": "请选择要办的事项：\n1. 出生医学证明签发\n2. 户口登记"}])
+    assert rendered.choices == [] and CHOICES_HEADER not in rendered.text
+    assert "也可以回复：“全部办理”、“去哪里办”" in rendered.text
+    assert choice_payload("1", rendered.choices) is None
+
+
 @pytest.mark.parametrize("said,payload", [("1", "/a"), (" 2 ", "/b"), ("２", "/b"), ("2.", "/b"),
                                           ("选1", "/a"), ("3", None), ("0", None),
                                           ("1个月", None), ("12345", None), ("", None)])
