@@ -12,6 +12,22 @@ from collections import Counter
 from benchmarks.common import load_agent, parse_all, predicted_bundle, test_set, trained_models
 
 FALLBACK = "nlu_fallback"
+SETS = {"test_set": "tests/nlu/test_set.yml", "dev_set": "tests/nlu/dev_set.yml",
+        "independent_set": "tests/nlu/independent_set.yml"}
+
+
+def held_out_sets() -> dict[str, list[dict]]:
+    """The held-out sets present in tests/nlu (never used for training)."""
+    import yaml
+
+    from bot.config import ROOT
+
+    out = {}
+    for name, rel in SETS.items():
+        path = ROOT / rel
+        if path.exists():
+            out[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return out
 
 
 def scores(cases: list[dict], parses: list[dict]) -> dict:
