@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import BUILD_DIR, DATA_DIR
+from bot.kb.elsewhere import Catalogue, load_catalogue
 from bot.kb.loader import load_knowledge_base
 from bot.kb.spec import KnowledgeBase
 
@@ -51,7 +52,23 @@ def _pick(seq: tuple[str, ...], key: str) -> str:
     return seq[int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(seq)]
 
 
-def build_nlu(kb: KnowledgeBase) -> dict:
+# How citizens name the offices they go to (beside the departments' own names).
+OFFICES = ("税务局", "市监局", "市场监管局", "工商局", "社保局", "人社局", "医保局", "住建局", "房管局",
+           "不动产登记中心", "公积金中心", "公积金管理中心", "派出所", "公安局", "民政局", "婚姻登记处",
+           "残联", "退役军人事务局", "武装部", "卫健局", "医院", "街道办", "居委会", "村委会",
+           "政务服务中心", "政务中心", "行政服务中心", "办事大厅", "消防局", "城管局", "供电局",
+           "自来水公司", "燃气公司", "殡仪馆", "银行")
+
+# Out-of-scope questions generated from the catalogue of services handled elsewhere.
+ELSEWHERE_TEMPLATES = ("{x}去哪里办", "{x}要什么材料", "{x}怎么办理", "请问{x}找哪个部门",
+                       "{x}要多久", "{x}可以网上办吗", "想问下{x}")
+
+
+TOGETHER_TEMPLATES = ("{x}{y}了怎么办", "{x}{y}去哪里办", "{x}要{y}怎么弄", "想问{x}{y}的事",
+                      "{x}{y}要什么手续")
+
+
+def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
     lookups, synonyms_bundle, synonyms_item = [], {}, {}
     phrase_owners: dict[str, set[str]] = {}
     for b in kb.bundles:
@@ -77,6 +94,41 @@ def build_nlu(kb: KnowledgeBase) -> dict:
     for intent, texts in examples.items():
         nlu.append({"intent": intent, "metadata": {"generated": "from data/bundles"},
                     "examples": _block(dict.fromkeys(texts))})
+    if catalogue is not None:
+        oos = []
+        for s in catalogue.services:
+            lookups.append({"lookup": f"elsewhere:{s.id}", "examples": list(s.phrases)})
+            if s.confused_with:
+                lookups.append({"lookup": f"confused:{s.id}", "examples": list(s.confused_with)})
+            for n, (names, deeds) in enumerate(s.together):
+                lookups.append({"lookup": f"together:{s.id}:{n}:names", "examples": list(names)})
+                lookups.append({"lookup": f"together:{s.id}:{n}:deeds", "examples": list(deeds)})
+            for n, phrase in enumerate(s.phrases):
+                oos.append(_pick(ELSEWHERE_TEMPLATES, f"{s.id}{n}").format(x=phrase))
+            for n, (names, deeds) in enumerate(s.together):
+                for m, deed in enumerate(deeds[:4]):
+                    name = names[m % len(names)]
+                    oos.append(_pick(TOGETHER_TEMPLATES, f"{s.id}{n}{m}").format(x=name, y=deed))
+        nlu.append({"intent": "out_of_scope", "metadata": {"generated": "from data/elsewhere.yml"},
+                    "examples": _block(dict.fromkeys(oos))})
+        channels = [c.name for s in catalogue.services for c in s.channels]
+    else:
+        channels = []
+    for audience in sorted({b.audience for b in kb.bundles}):
+        lookups.append({"lookup": f"audience:{audience}",
+                        "examples": [b.id for b in kb.bundles if b.audience == audience]})
+    # Other names citizens type (departments, documents, channels): typo vocabulary.
+    vocabulary = [d.name for d in kb.departments.values()]
+    vocabulary += [d.national_name for d in kb.departments.values()]
+    for m in kb.materials.values():
+        vocabulary += [m.name, *m.aliases]
+    vocabulary += ["粤省事", "政务服务中心", "政务服务网", *channels]
+    departments = [d.name for d in kb.departments.values()]
+    departments += [d.national_name for d in kb.departments.values()]
+    departments += list(OFFICES)
+    lookups.append({"lookup": "department", "examples": list(dict.fromkeys(departments))})
+    lookups.append({"lookup": "vocabulary",
+                    "examples": [v for v in vocabulary if not re.search(r"[\s/（）()、，,。；;《》“”]", v)]})
     for lk in lookups:
         nlu.append({"lookup": lk["lookup"], "examples": _block(dict.fromkeys(lk["examples"]))})
     seen: set[str] = set()
@@ -125,10 +177,13 @@ def export(build_dir: Path = BUILD_DIR, data_dir: Path = DATA_DIR) -> list[Path]
     from nlu.normalize import Normalizer
 
     kb = load_knowledge_base(data_dir)
+    catalogue = load_catalogue(kb, data_dir)
     normalizer = Normalizer.from_file(data_dir / "normalization.yml")
-    nlu_text = "# Generated from data/bundles by `python -m bot nlu-export`; do not edit.\n"
-    nlu_text += yaml.dump(build_nlu(kb), Dumper=_LiteralDumper, allow_unicode=True, sort_keys=False)
-    words = dict.fromkeys(normalizer(w) for w in jieba_words(kb))
+    nlu_text = "# Generated from data/bundles and data/elsewhere.yml by `python -m bot nlu-export`; do not edit.\n"
+    nlu_text += yaml.dump(build_nlu(kb, catalogue), Dumper=_LiteralDumper, allow_unicode=True,
+                          sort_keys=False)
+    extra = [p for s in catalogue.services for p in s.phrases]
+    words = dict.fromkeys(normalizer(w) for w in [*jieba_words(kb), *extra])
     dict_text = "".join(f"{w} 3000\n" for w in words if len(w) >= 2)
     written = []
     for path, text in ((data_dir / "nlu" / "generated" / "kb.yml", nlu_text),
