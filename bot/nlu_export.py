@@ -52,6 +52,30 @@ def _pick(seq: tuple[str, ...], key: str) -> str:
     return seq[int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(seq)]
 
 
+# Department questions citizens ask as alternatives or about who is in charge.
+DEPARTMENT_SHAPES = ("{x}是去{a}办还是去{b}办", "{x}归哪个部门管", "{x}找谁", "{x}归{a}管吗",
+                     "{x}是{a}负责还是{b}负责", "{x}到底找{a}还是{b}", "{x}该找哪个单位",
+                     "{x}由谁负责", "{x}去{a}还是{b}")
+
+# Questions about one document of an item: {x} the item, {m} the document.
+MATERIAL_SHAPES = ("{x}要{m}吗", "{x}需要提供{m}吗", "{x}的{m}要原件还是复印件", "办{x}要不要{m}",
+                   "{x}除了{m}还要什么", "{x}带{m}就行了吗", "{x}{m}要几份")
+DOCUMENT_ENDINGS = ("证", "书", "表", "件", "照", "片", "明", "议", "同", "本", "簿", "卡", "单", "据", "函")
+
+
+def material_names(m) -> list[str]:
+    """Short names of a document as people say them: aliases, the name without its
+    brackets, its parts (a/b, a或b) and the document words in it (诊断书 …)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    bare = re.sub(r"[《》]", "", _PAREN.sub("", m.name)).strip()
+    out = [*m.aliases, bare, *re.split(r"[/、或]", bare)]
+    out += [w for w in jieba.lcut(bare) if len(w) >= 2 and w.endswith(DOCUMENT_ENDINGS)]
+    return [p for p in dict.fromkeys(p.strip() for p in out) if 2 <= len(p) <= 8
+            and not re.search(r"[\s（）()，,。；;“”]", p)]
+
+
 # How citizens name the offices they go to (beside the departments' own names).
 OFFICES = ("税务局", "市监局", "市场监管局", "工商局", "社保局", "人社局", "医保局", "住建局", "房管局",
            "不动产登记中心", "公积金中心", "公积金管理中心", "派出所", "公安局", "民政局", "婚姻登记处",
@@ -90,6 +114,27 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
                 owners = phrase_owners[phrase]
                 mention = annotate(phrase, "bundle", b.id) if len(owners) == 1 else phrase
                 examples[intent].append(text.replace("\x00", mention))
+                if n == 0:
+                    key = f"{b.id}.{it.id}"
+                    a = _pick(OFFICES, key + "a")
+                    other = [o for o in OFFICES if o != a]
+                    shape = _pick(DEPARTMENT_SHAPES, key).format(x="\x00", a=a, b=_pick(tuple(other), key))
+                    examples["ask_department"].append(shape.replace("\x00", mention))
+    for b in kb.bundles:
+        for it in b.items:
+            names = [p for use in it.materials[:3] for p in material_names(kb.materials[use.doc])[:2]]
+            for n, name in enumerate(names[:3]):
+                phrase = item_phrases(it.name, it.aliases)[n % len(item_phrases(it.name, it.aliases))]
+                owners = phrase_owners[phrase]
+                mention = annotate(phrase, "bundle", b.id) if len(owners) == 1 else phrase
+                shape = _pick(MATERIAL_SHAPES, f"{it.global_id}{n}").format(x="\x00", m=name)
+                examples["ask_materials"].append(shape.replace("\x00", mention))
+        for n, phrase in enumerate(b.synonyms[:3]):
+            key = f"{b.id}#{n}"
+            a = _pick(OFFICES, key + "a")
+            other = tuple(o for o in OFFICES if o != a)
+            shape = _pick(DEPARTMENT_SHAPES, key).format(x="\x00", a=a, b=_pick(other, key))
+            examples["ask_department"].append(shape.replace("\x00", annotate(phrase, "bundle", b.id)))
     nlu: list[dict] = []
     for intent, texts in examples.items():
         nlu.append({"intent": intent, "metadata": {"generated": "from data/bundles"},
@@ -123,6 +168,8 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
     for m in kb.materials.values():
         vocabulary += [m.name, *m.aliases]
     vocabulary += ["粤省事", "政务服务中心", "政务服务网", *channels]
+    materials = [p for m in kb.materials.values() for p in material_names(m)]
+    lookups.append({"lookup": "material", "examples": list(dict.fromkeys(materials))})
     departments = [d.name for d in kb.departments.values()]
     departments += [d.national_name for d in kb.departments.values()]
     departments += list(OFFICES)

@@ -9,6 +9,8 @@ BUNDLE_PREFIX = "bundle:"
 ITEM_PREFIX = "item:"
 ELSEWHERE_PREFIX = "elsewhere:"  # services handled elsewhere (data/elsewhere.yml)
 DEPARTMENT_LOOKUP = "department"  # names of departments and offices
+MATERIAL_LOOKUP = "material"  # short names of documents (材料)
+NAME_KINDS = ("bundle", "item", "elsewhere")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Gazetteer:
         self._ordered = sorted(self.entries, key=len, reverse=True)
 
     @classmethod
-    def from_lookup_tables(cls, tables: Iterable[dict]) -> Gazetteer:
+    def from_lookup_tables(cls, tables: Iterable[dict], kinds: Iterable[str] = NAME_KINDS) -> Gazetteer:
+        kinds = set(kinds)
         phrases = []
         for table in tables:
             name = str(table.get("name", ""))
@@ -56,9 +59,10 @@ class Gazetteer:
                                  (ELSEWHERE_PREFIX, "elsewhere")):
                 if name.startswith(prefix):
                     phrases += [(str(e), kind, name[len(prefix):]) for e in elements]
-            if name == DEPARTMENT_LOOKUP:
-                phrases += [(str(e), "department", str(e)) for e in elements]
-        return cls(phrases)
+            for lookup, kind in ((DEPARTMENT_LOOKUP, "department"), (MATERIAL_LOOKUP, "material")):
+                if name == lookup:
+                    phrases += [(str(e), kind, str(e)) for e in elements]
+        return cls([p for p in phrases if p[1] in kinds])
 
     def to_json(self) -> dict[str, list[list[str]]]:
         return {p: [list(t) for t in targets] for p, targets in self.entries.items()}

@@ -7,7 +7,7 @@ minutes, which matters now that editors retrain from the browser. It reads the
 text and tokens only, so it needs no featurizer in the pipeline.
 
 Besides the text itself it reads the text with the knowledge base's names
-masked (出生医学证明 → Ⓑ, 护照 → Ⓔ, 税务局 → Ⓓ): what is asked (要带什么, 去Ⓓ还是去Ⓓ)
+masked (出生医学证明 → Ⓑ, 护照 → Ⓔ, 税务局 → Ⓓ, 户口本 → Ⓜ): what is asked (要带什么, 去Ⓓ还是去Ⓓ)
 then counts more than which bundle it is about, which is the resolver's job, so
 “开死亡证明需要家属提供什么” is ask_materials however much it talks of a death.
 
@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 
 from nlu.gazetteer import Gazetteer
 
-MARKS = {"bundle": "Ⓑ", "item": "Ⓑ", "elsewhere": "Ⓔ", "department": "Ⓓ"}
+MARKS = {"bundle": "Ⓑ", "item": "Ⓑ", "elsewhere": "Ⓔ", "department": "Ⓓ", "material": "Ⓜ"}
 MODEL_FILE = "linear_intent.json"
 ARRAYS_FILE = "linear_intent.npz"
 
@@ -146,7 +146,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
         self.features = Features(tuple(self._config["char_ngram_range"]),
                                  tuple(self._config["word_ngram_range"]),
-                                 Gazetteer.from_lookup_tables(training_data.lookup_tables))
+                                 Gazetteer.from_lookup_tables(training_data.lookup_tables, MARKS))
         x = self.features.fit_transform([m.get(TEXT) for m in examples],
                                         [message_words(m) for m in examples])
         self.classifier = LogisticRegression(C=self._config["C"], max_iter=self._config["max_iter"],

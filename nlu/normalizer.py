@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.normalize import MAX_LENGTH, Normalizer, is_vocabulary_word, load_shape_groups, load_table
 
 TABLE_FILE = "normalization.json"
-VOCABULARY_LOOKUPS = ("bundle:", "item:", "elsewhere:", "vocabulary")
+VOCABULARY_LOOKUPS = ("bundle:", "item:", "elsewhere:", "vocabulary", "department", "material")
 MIN_WORD_COUNT = 3
 MIN_MINED_LENGTH = 3
 
