@@ -42,6 +42,8 @@ VARIANTS: dict[str, list[dict]] = {
     "diet-30e-0l": [*FEATURIZERS, {**DIET, "epochs": 30, "number_of_transformer_layers": 0}],
     "rasa-logreg": [*FEATURIZERS, {"name": "LogisticRegressionClassifier", "max_iter": 1000}],
     "linear": [{"name": "nlu.intent_classifier.LinearIntentClassifier"}],
+    "linear-c10": [{"name": "nlu.intent_classifier.LinearIntentClassifier", "C": 10}],
+    "linear-c100": [{"name": "nlu.intent_classifier.LinearIntentClassifier", "C": 100}],
 }
 CLASSIFIERS = {"DIETClassifier", "LogisticRegressionClassifier",
                "nlu.intent_classifier.LinearIntentClassifier"}

@@ -92,6 +92,11 @@ TOGETHER_TEMPLATES = ("{x}{y}了怎么办", "{x}{y}去哪里办", "{x}要{y}怎�
                       "{x}{y}要什么手续")
 
 
+# A life event told first, then the question ("老人走了，死亡证明要带什么"): what is
+# asked decides the intent, whatever the story around it.
+STORY_SHAPES = ("{s}，{q}", "{s}了，想问下{q}", "我这边{s}，{q}", "{s}，请问{q}", "家里{s}，{q}啊")
+
+
 def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
     lookups, synonyms_bundle, synonyms_item = [], {}, {}
     phrase_owners: dict[str, set[str]] = {}
@@ -120,6 +125,20 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
                     other = [o for o in OFFICES if o != a]
                     shape = _pick(DEPARTMENT_SHAPES, key).format(x="\x00", a=a, b=_pick(tuple(other), key))
                     examples["ask_department"].append(shape.replace("\x00", mention))
+    stories: dict[str, list[str]] = {k: [] for k in TEMPLATES}
+    for b in kb.bundles:
+        events = [p for p in b.synonyms if 2 <= len(p) <= 8]
+        for n, it in enumerate(b.items):
+            if not events:
+                break
+            phrase = item_phrases(it.name, it.aliases)[-1]
+            intent = intents[(n + len(b.id)) % len(intents)]
+            question = _pick(TEMPLATES[intent], it.global_id + "story").format(x=phrase)
+            story = _pick(STORY_SHAPES, it.global_id).format(
+                s=annotate(_pick(tuple(events), it.global_id), "bundle", b.id), q=question)
+            stories[intent].append(story)
+    for intent, texts in stories.items():
+        examples[intent] += texts
     for b in kb.bundles:
         for it in b.items:
             names = [p for use in it.materials[:3] for p in material_names(kb.materials[use.doc])[:2]]
@@ -141,6 +160,7 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
                     "examples": _block(dict.fromkeys(texts))})
     if catalogue is not None:
         oos = []
+        events = [p for b in kb.bundles for p in b.synonyms[:4] if 2 <= len(p) <= 8]
         for s in catalogue.services:
             lookups.append({"lookup": f"elsewhere:{s.id}", "examples": list(s.phrases)})
             if s.confused_with:
@@ -150,6 +170,11 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
                 lookups.append({"lookup": f"together:{s.id}:{n}:deeds", "examples": list(deeds)})
             for n, phrase in enumerate(s.phrases):
                 oos.append(_pick(ELSEWHERE_TEMPLATES, f"{s.id}{n}").format(x=phrase))
+            for n, phrase in enumerate(s.phrases[:3]):
+                # a life event first, then a service handled elsewhere: still elsewhere
+                key = f"{s.id}story{n}"
+                question = _pick(ELSEWHERE_TEMPLATES, key).format(x=phrase)
+                oos.append(_pick(STORY_SHAPES, key).format(s=_pick(tuple(events), key), q=question))
             for n, (names, deeds) in enumerate(s.together):
                 for m, deed in enumerate(deeds[:4]):
                     name = names[m % len(names)]

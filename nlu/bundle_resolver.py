@@ -45,7 +45,7 @@ from nlu.gazetteer import Gazetteer, Match
 NONE = "none"
 OUT_OF_SCOPE = "out_of_scope"
 CLAUSE_KEEP = re.compile(r"(?<=[,，。.!！?？;；~～\s])")
-CLAUSE = re.compile(r"[,，。.!！?？;；、~～\s]+")
+CLAUSE = re.compile(r"[,，。.!！?？;；、~～]+")
 AUDIENCE_PREFIX = "audience:"  # lookup audience:<audience> lists bundle ids
 CONFUSED_PREFIX = "confused:"  # lookup confused:<service> lists bundle ids
 TOGETHER_PREFIX = "together:"  # together:<service>:<n>:names|deeds, one clause holds both
@@ -80,6 +80,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "elsewhere_confidence": 0.9,
             "shared_item_share": 0.6,
             "confused_threshold": 0.6,
+            "audience_weight": 2.0,
             "part_min_examples": 3,
             "part_share": 0.8,
             "long_message": 16,
@@ -221,7 +222,8 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             aud = dict(zip(self.audience_classifier.classes_,
                            self.audience_classifier.predict_proba(features)[0], strict=True))
             mass = sum(p for b, p in probs.items() if b != NONE)
-            weighted = {b: p * aud.get(self.audience.get(b), 1.0)
+            gamma = self._config["audience_weight"]
+            weighted = {b: p * aud.get(self.audience.get(b), 1.0) ** gamma
                         for b, p in probs.items() if b != NONE}
             total = sum(weighted.values())
             if total > 0:
@@ -232,8 +234,9 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         """Long messages tell a story around the question (“我老婆上个月在广州生了…”):
         the whole text dilutes the evidence, so the clearest clause also counts."""
         probs = self._probabilities(text)
-        clauses = [c for c in CLAUSE.split(text) if len(c) >= 2]
-        if len(text) < self._config["long_message"] or len(clauses) < 2:
+        clauses = [c for c in CLAUSE.split(text) if len(c.strip()) >= 4]
+        if (len(text) < self._config["long_message"] or len(clauses) < 2
+                or _top(probs)[1] >= self._config["threshold"]):
             return probs
         best = probs
         for clause in clauses:
@@ -331,16 +334,12 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 # the message decides, with the shared name masked out
                 first = min(item_hits, key=lambda m: m.start)
                 context = self._probabilities(self._masked(text, first))
-                share = {b: context.get(b, 0.0) for b in owners}
+                share = {b: probs.get(b, 0.0) + context.get(b, 0.0) for b in owners}
                 total = sum(share.values()) or 1.0
                 top_bundle, top_p = max(share.items(), key=lambda kv: kv[1])
                 confidence = top_p / total
                 if confidence >= self._config["shared_item_share"]:
                     chosen = next(m for m in item_hits if m.bundle_id == top_bundle)
-                else:
-                    whole = probs.get(top_bundle, 0.0)
-                    if whole >= self._config["threshold"]:
-                        chosen, confidence = next(m for m in item_hits if m.bundle_id == top_bundle), whole
         bundle_entity = None
         if chosen is not None:
             bundle_entity = self._entity(self._config["entity"], chosen.bundle_id, chosen.start,

@@ -42,8 +42,9 @@ def fuzzy_syllable(syllable: str) -> str:
         s = s[0] + s[1:][1:]
     elif s[:1] == "n" and s != "ng":
         s = "l" + s[1:]
-    elif s[:1] == "f":
-        s = "h" + s[1:]
+    elif s[:1] == "f":  # Cantonese speakers: 发/花, 分/婚, 飞/灰, 福/湖
+        rest = s[1:]
+        s = "h" + rest if rest.startswith("u") else ("hui" if rest == "ei" else "hu" + rest)
     for long, short in (("ing", "in"), ("eng", "en"), ("ang", "an")):
         if s.endswith(long):
             s = s[: -len(long)] + short

@@ -52,7 +52,7 @@ def message_words(message: Message) -> list[str]:
     return [t.text.lower() for t in tokens if t.text.strip()]
 
 
-CLAUSES = re.compile(r"[,，。.!！?？;；~～\s]+")
+CLAUSES = re.compile(r"[,，。.!！?？;；~～]+")
 
 
 def question_tail(text: str, long_message: int) -> str | None:
