@@ -17,6 +17,7 @@ from nlu.normalize import MAX_LENGTH, Normalizer, is_vocabulary_word, load_shape
 
 TABLE_FILE = "normalization.json"
 VOCABULARY_LOOKUPS = ("bundle:", "item:", "elsewhere:", "vocabulary", "department", "material")
+ID_LOOKUPS = ("audience:", "confused:")
 MIN_WORD_COUNT = 3
 MIN_MINED_LENGTH = 3
 
@@ -118,6 +119,8 @@ class ChineseNormalizer(GraphComponent):
             self._normalize_message(message)
         for table in training_data.lookup_tables:
             elements = table.get("elements")
+            if str(table.get("name", "")).startswith(ID_LOOKUPS):
+                continue  # lists of bundle ids, not text
             if isinstance(elements, list):
                 table["elements"] = list(dict.fromkeys(self._normalizer(str(e)) for e in elements))
         return training_data
