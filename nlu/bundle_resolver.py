@@ -296,6 +296,14 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 hits = [m for m in matches if m.kind == "elsewhere"] + self._together(text)
                 if hits:
                     service = max(hits, key=lambda m: (m.size, -m.start))
+                    longest_kb = max((m.size for m in matches if m.kind in ("bundle", "item")),
+                                     default=0)
+                    rescue = self._confused_context(text, service) if not longest_kb else None
+                    if rescue is not None:
+                        # 退休了公积金怎么提取: the retirement withdrawal, not the service
+                        bundle, p = rescue
+                        return self._entity(self._config["entity"], bundle, 0, len(text), text, p), \
+                            None, ranking, None
                     elsewhere = self._entity(self._config["elsewhere_entity"], service.target,
                                              service.start, service.end, text, 1.0)
             return None, None, ranking, elsewhere
@@ -389,7 +397,23 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             message.set("bundle_ranking", ranking, add_to_output=True)
             if elsewhere and (intent in self._config["elsewhere_intents"] or intent == OUT_OF_SCOPE):
                 self._out_of_scope(message)
+            elif bundle and intent == OUT_OF_SCOPE:
+                self._bundle_question(message)
         return messages
+
+    def _bundle_question(self, message: Message) -> None:
+        """An "out of scope" service the context shows to be part of a bundle: the
+        likeliest bundle question instead."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        best = next((r for r in ranking if r.get("name") in BUNDLE_QUESTIONS), None)
+        top = {"name": best["name"] if best else "ask_bundle",
+               "confidence": self._config["elsewhere_confidence"]}
+        rest = [dict(r) for r in ranking if r.get("name") != top["name"]]
+        mass = sum(float(r.get("confidence") or 0.0) for r in rest)
+        for r in rest:
+            r["confidence"] = float(r.get("confidence") or 0.0) * (1 - top["confidence"]) / (mass or 1.0)
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
 
     def _out_of_scope(self, message: Message) -> None:
         """A question about a service handled elsewhere is out of scope, whatever it asks."""

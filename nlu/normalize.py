@@ -187,7 +187,7 @@ def word_boundaries(text: str) -> set[int]:
 
     _jieba_frequencies()
     cuts, pos = {0}, 0
-    for word in jieba.cut(text):
+    for word in jieba.cut(text, HMM=False):  # unknown characters (slips) stay single
         pos += len(word)
         cuts.add(pos)
     return cuts
