@@ -9,6 +9,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -104,8 +105,8 @@ class ChineseNormalizer(GraphComponent):
 
     def _normalize_message(self, message: Message) -> None:
         text = message.get(TEXT)
-        if not text:
-            return
+        if not text or text.startswith(INTENT_MESSAGE_PREFIX):
+            return  # a button payload (/ask_materials{"bundle":"newborn"}) is read as is
         result = self._normalizer.normalize(text)
         if result.text == text:
             return

@@ -161,3 +161,11 @@ def test_short_and_long_messages_keep_the_bundle(parse, text, bundle):
 ])
 def test_typos_in_no_table(parse, text, bundle):
     assert _bundle(parse(text)) == bundle
+
+
+@pytest.mark.model
+def test_button_payloads_are_not_normalised(parse):
+    # the English words of the normalisation table must not touch intent names or ids
+    result = parse('/ask_materials{"bundle":"newborn"}')
+    assert result["intent"]["name"] == "ask_materials"
+    assert _bundle(result) == "newborn"
