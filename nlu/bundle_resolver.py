@@ -79,7 +79,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "elsewhere_intents": BUNDLE_QUESTIONS,
             "elsewhere_confidence": 0.9,
             "shared_item_share": 0.6,
-            "confused_threshold": 0.6,
+            "confused_threshold": 0.85,
             "audience_weight": 2.0,
             "part_min_examples": 3,
             "part_share": 0.8,
@@ -298,7 +298,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                     service = max(hits, key=lambda m: (m.size, -m.start))
                     longest_kb = max((m.size for m in matches if m.kind in ("bundle", "item")),
                                      default=0)
-                    rescue = self._confused_context(text, service) if not longest_kb else None
+                    rescue = self._confused_context(text, service)
                     if rescue is not None:
                         # 退休了公积金怎么提取: the retirement withdrawal, not the service
                         bundle, p = rescue
@@ -315,7 +315,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             service = max(elsewhere_hits, key=lambda m: (m.size, -m.start))
             if service.size > longest_kb:
                 # the more specific name wins: 营业执照变更 is not 营业执照 ...
-                rescue = self._confused_context(text, service) if not longest_kb else None
+                rescue = self._confused_context(text, service)
                 if rescue is None:
                     entity = self._entity(self._config["elsewhere_entity"], service.target,
                                           service.start, service.end, text, 1.0)

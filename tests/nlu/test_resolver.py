@@ -57,7 +57,7 @@ EXAMPLES = {
 def resolver(tmp_path_factory):
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     context = ExecutionContext(GraphSchema({}), "test")
-    component = BundleResolver.create({**BundleResolver.get_default_config(), "C": 8.0}, storage,
+    component = BundleResolver.create({**BundleResolver.get_default_config(), "C": 8.0, "confused_threshold": 0.5}, storage,
                                       Resource("resolver"), context)
     messages = []
     for bundle, texts in EXAMPLES.items():
@@ -67,7 +67,7 @@ def resolver(tmp_path_factory):
             messages.append(Message(data={"text": text, "intent": "ask_bundle", "entities": entities}))
     lookups = [{"name": k, "elements": v} for k, v in LOOKUPS.items()]
     component.train(TrainingData(training_examples=messages, lookup_tables=lookups))
-    loaded = BundleResolver.load({**BundleResolver.get_default_config(), "C": 8.0}, storage,
+    loaded = BundleResolver.load({**BundleResolver.get_default_config(), "C": 8.0, "confused_threshold": 0.5}, storage,
                                  Resource("resolver"), context)
     return loaded
 
