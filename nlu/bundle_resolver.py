@@ -331,23 +331,33 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
 
         chosen: Match | None = None
         confidence = 1.0
-        if bundle_hits:
-            chosen = best(bundle_hits, probs)
-        elif item_hits:
-            owners = {m.bundle_id for m in item_hits}
-            if len(owners) == 1:
-                chosen = best(item_hits, probs)
-            else:
-                # 就业登记 belongs to hiring and to flexible employment: the rest of
-                # the message decides, with the shared name masked out
-                first = min(item_hits, key=lambda m: m.start)
-                context = self._probabilities(self._masked(text, first))
-                share = {b: probs.get(b, 0.0) + context.get(b, 0.0) for b in owners}
-                total = sum(share.values()) or 1.0
-                top_bundle, top_p = max(share.items(), key=lambda kv: kv[1])
-                confidence = top_p / total
-                if confidence >= self._config["shared_item_share"]:
-                    chosen = next(m for m in item_hits if m.bundle_id == top_bundle)
+
+        def owners(m: Match) -> set[str]:
+            return {t.split(".", 1)[0] for kind, t in self.gazetteer.entries.get(text[m.start:m.end], ())
+                    if kind in ("bundle", "item")}
+
+        # A name that several bundles use (社保, 就业登记, 公积金 …) is no evidence for
+        # any one of them: only names of exactly one bundle decide outright.
+        own_bundle = [m for m in bundle_hits if len(owners(m)) == 1]
+        own_item = [m for m in item_hits if len(owners(m)) == 1]
+        shared = [m for m in bundle_hits + item_hits if len(owners(m)) > 1]
+        if own_bundle:
+            chosen = best(own_bundle, probs)
+        elif own_item:
+            chosen = best(own_item, probs)
+        elif shared:
+            # 就业登记 belongs to hiring and to flexible employment: the rest of
+            # the message decides, with the shared name masked out
+            first = min(shared, key=lambda m: m.start)
+            candidates = set().union(*(owners(m) for m in shared))
+            context = self._probabilities(self._masked(text, first))
+            share = {b: probs.get(b, 0.0) + context.get(b, 0.0) for b in candidates}
+            total = sum(share.values()) or 1.0
+            top_bundle, top_p = max(share.items(), key=lambda kv: kv[1])
+            confidence = top_p / total
+            if confidence >= self._config["shared_item_share"]:
+                chosen = next((m for m in shared if m.bundle_id == top_bundle),
+                              Match("bundle", top_bundle, first.start, first.end))
         bundle_entity = None
         if chosen is not None:
             bundle_entity = self._entity(self._config["entity"], chosen.bundle_id, chosen.start,
