@@ -56,11 +56,14 @@ def _gen_key(_args) -> None:
 
 
 def _check(_args) -> None:
+    from bot.kb.elsewhere import load_catalogue
     from bot.kb.loader import load_knowledge_base
 
     kb = load_knowledge_base()
     items = sum(len(b.items) for b in kb.bundles)
-    print(f"ok: {len(kb.bundles)} bundles, {items} items, {len(kb.materials)} materials")
+    catalogue = load_catalogue(kb)
+    print(f"ok: {len(kb.bundles)} bundles, {items} items, {len(kb.materials)} materials, "
+          f"{len(catalogue.services)} services handled elsewhere")
 
 
 def _situations(_args) -> None:

@@ -235,6 +235,24 @@ class KbMeta(Base):
     seeded_at = Column(String(40), nullable=False)
 
 
+class ElsewhereService(Base):
+    """A government service that is not one of our bundles, and where it is handled
+    (data/elsewhere.yml; owned by bot.kb.elsewhere)."""
+
+    __tablename__ = "kb_elsewhere_services"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(100), nullable=False)
+    phrases = Column(JSON, nullable=False, default=list)
+    department_id = Column(String(64))  # a kb_departments id, kept as a plain value
+    office = Column(Text, nullable=False)
+    channels = Column(JSON, nullable=False, default=list)  # [{"id", "name", "how"}]
+    note = Column(Text)
+    confused_with = Column(JSON, nullable=False, default=list)
+    position = Column(Integer, nullable=False, default=0)
+    content_hash = Column(String(64), nullable=False)
+
+
 # ---------------------------------------------------------------------------
 # Applications (申请): drafts, submitted applications, per-department
 # sub-applications, their append-only history, the notification outbox,

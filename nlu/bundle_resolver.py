@@ -2,10 +2,20 @@
 
 A life event is rarely a clean span ("我爸走了后面要办啥"), so the `bundle`
 entity is resolved per message, in order of evidence:
-1. a bundle name or colloquial synonym from the knowledge base in the text;
-2. an item name that belongs to exactly one bundle (出生医学证明 → newborn),
-   or to several, then the classifier picks among them;
-3. a char n-gram classifier trained on the annotated examples, when confident.
+0. the names found in the text, longest first, never overlapping: a service
+   handled elsewhere (data/elsewhere.yml: 护照, 公积金贷款, 营业执照变更 …) whose
+   name is longer than any bundle or item name found means "not one of our
+   bundles": no bundle, an `elsewhere` entity naming the service, and a bundle
+   question becomes out_of_scope (the answer points to where it is handled);
+1. a bundle name or colloquial synonym from the knowledge base in the text
+   (the longest one if several);
+2. an item name that belongs to exactly one bundle (出生医学证明 → newborn), or to
+   several (就业登记): then the classifier reads the message with that name
+   masked, so the rest of it (跑外卖 … → flexible_employment) decides;
+3. a char n-gram classifier trained on the annotated examples, when confident;
+   in a long message the clearest clause counts too;
+4. a word that only occurs inside one bundle's names (退休, 残疾): short
+   messages rarely carry more.
 The value is always a canonical bundle id. Messages whose intent cannot be about
 a bundle (greet, out_of_scope …) get none. The classifier's top bundles are also
 returned as `bundle_ranking` so the fallback can offer likely choices.
@@ -14,6 +24,7 @@ returned as `bundle_ranking` so the fallback can offer likely choices.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -21,8 +32,9 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -31,6 +43,19 @@ from sklearn.linear_model import LogisticRegression
 from nlu.gazetteer import Gazetteer, Match
 
 NONE = "none"
+OUT_OF_SCOPE = "out_of_scope"
+CLAUSE_KEEP = re.compile(r"(?<=[,，。.!！?？;；~～\s])")
+CLAUSE = re.compile(r"[,，。.!！?？;；、~～]+")
+AUDIENCE_PREFIX = "audience:"  # lookup audience:<audience> lists bundle ids
+CONFUSED_PREFIX = "confused:"  # lookup confused:<service> lists bundle ids
+TOGETHER_PREFIX = "together:"  # together:<service>:<n>:names|deeds, one clause holds both
+BUNDLE_QUESTIONS = ["ask_bundle", "ask_materials", "ask_department", "ask_time_limit", "ask_fee",
+                    "ask_online", "start_application", "nlu_fallback"]
+
+
+def _top(probs: dict[str, float]) -> tuple[str, float]:
+    bundles = [(b, p) for b, p in probs.items() if b != NONE]
+    return max(bundles, key=lambda kv: kv[1]) if bundles else (NONE, 0.0)
 MODEL_FILE = "bundle_resolver.json"
 ARRAYS_FILE = "bundle_resolver.npz"
 
@@ -50,6 +75,15 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 "out_of_scope", "request_human", "inform", "list_bundles", "rate_service",
             ],
             "ranking_length": 3,
+            "elsewhere_entity": "elsewhere",
+            "elsewhere_intents": BUNDLE_QUESTIONS,
+            "elsewhere_confidence": 0.9,
+            "shared_item_share": 0.6,
+            "confused_threshold": 0.85,
+            "audience_weight": 2.0,
+            "part_min_examples": 3,
+            "part_share": 0.8,
+            "long_message": 16,
         }
 
     def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource,
@@ -61,6 +95,11 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         self.gazetteer = gazetteer or Gazetteer(())
         self.vectorizer = vectorizer
         self.classifier = classifier
+        self.audience: dict[str, str] = {}
+        self.confused: dict[str, list[str]] = {}
+        self.parts: dict[str, str] = {}
+        self.together: dict[str, dict[str, dict[str, list[str]]]] = {}
+        self.audience_classifier: LogisticRegression | None = None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -76,6 +115,17 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
 
     def train(self, training_data: TrainingData) -> Resource:
         self.gazetteer = Gazetteer.from_lookup_tables(training_data.lookup_tables)
+        self.audience, self.confused, self.together = {}, {}, {}
+        for table in training_data.lookup_tables:
+            name, elements = str(table.get("name", "")), table.get("elements") or []
+            if name.startswith(AUDIENCE_PREFIX):
+                self.audience.update({str(b): name[len(AUDIENCE_PREFIX):] for b in elements})
+            elif name.startswith(CONFUSED_PREFIX):
+                self.confused[name[len(CONFUSED_PREFIX):]] = [str(b) for b in elements]
+            elif name.startswith(TOGETHER_PREFIX):
+                sid, n, side = name[len(TOGETHER_PREFIX):].rsplit(":", 2)
+                pairs = self.together.setdefault(sid, {})
+                pairs.setdefault(n, {"names": [], "deeds": []})[side] = [str(e) for e in elements]
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [m.get(TEXT) for m in examples]
         labels = [self._label(m) for m in examples]
@@ -86,8 +136,32 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         features = self.vectorizer.fit_transform(texts)
         self.classifier = LogisticRegression(C=self._config["C"], max_iter=3000, class_weight="balanced")
         self.classifier.fit(features, labels)
+        # Who the message is about (a company or a person) pools the evidence of all
+        # bundles of an audience: 公司 … 过户 is enterprise real estate, not a flat.
+        rows = [i for i, label in enumerate(labels) if label in self.audience]
+        audiences = [self.audience[labels[i]] for i in rows]
+        self.audience_classifier = None
+        if len(set(audiences)) > 1:
+            self.audience_classifier = LogisticRegression(C=self._config["C"], max_iter=3000,
+                                                          class_weight="balanced")
+            self.audience_classifier.fit(features[rows], audiences)
+        self.parts = self._distinctive_parts(texts, labels)
         self.persist()
         return self._resource
+
+    def _distinctive_parts(self, texts: list[str], labels: list[str]) -> dict[str, str]:
+        """Parts of one bundle's names (退休 of 办退休) that the training examples
+        use (almost) only about that bundle; 申请 (of 退休申请) is not one."""
+        out = {}
+        for part, owners in self.gazetteer.owners_of_parts().items():
+            if len(owners) != 1:
+                continue
+            (owner,) = owners
+            hits = [label for text, label in zip(texts, labels, strict=True) if part in text]
+            mine = sum(label == owner for label in hits)
+            if mine >= self._config["part_min_examples"] and mine / len(hits) >= self._config["part_share"]:
+                out[part] = owner
+        return out
 
     def persist(self) -> None:
         with self._storage.write_to(self._resource) as path:
@@ -96,10 +170,18 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 "vocabulary": {k: int(v) for k, v in self.vectorizer.vocabulary_.items()},
                 "classes": [str(c) for c in self.classifier.classes_],
                 "ngram_range": list(self.vectorizer.ngram_range),
+                "audience": self.audience, "confused": self.confused, "parts": self.parts,
+                "together": self.together,
+                "audience_classes": ([str(c) for c in self.audience_classifier.classes_]
+                                     if self.audience_classifier is not None else []),
             }
             (path / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            np.savez(path / ARRAYS_FILE, idf=self.vectorizer.idf_, coef=self.classifier.coef_,
-                     intercept=self.classifier.intercept_)
+            arrays = {"idf": self.vectorizer.idf_, "coef": self.classifier.coef_,
+                      "intercept": self.classifier.intercept_}
+            if self.audience_classifier is not None:
+                arrays.update(aud_coef=self.audience_classifier.coef_,
+                              aud_intercept=self.audience_classifier.intercept_)
+            np.savez(path / ARRAYS_FILE, **arrays)
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -114,51 +196,186 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             classifier.classes_ = np.array(meta["classes"])
             classifier.coef_ = arrays["coef"]
             classifier.intercept_ = arrays["intercept"]
-        return cls(config, model_storage, resource, Gazetteer.from_json(meta["gazetteer"]),
-                   vectorizer, classifier)
+            audience_classifier = None
+            if meta.get("audience_classes"):
+                audience_classifier = LogisticRegression()
+                audience_classifier.classes_ = np.array(meta["audience_classes"])
+                audience_classifier.coef_ = arrays["aud_coef"]
+                audience_classifier.intercept_ = arrays["aud_intercept"]
+        component = cls(config, model_storage, resource, Gazetteer.from_json(meta["gazetteer"]),
+                        vectorizer, classifier)
+        component.audience = meta.get("audience", {})
+        component.confused = meta.get("confused", {})
+        component.parts = meta.get("parts", {})
+        component.together = meta.get("together", {})
+        component.audience_classifier = audience_classifier
+        return component
 
     # -- inference --------------------------------------------------------
     def _probabilities(self, text: str) -> dict[str, float]:
-        if self.classifier is None or self.vectorizer is None:
+        if self.classifier is None or self.vectorizer is None or not text.strip():
             return {}
-        probs = self.classifier.predict_proba(self.vectorizer.transform([text]))[0]
-        return {str(c): float(p) for c, p in zip(self.classifier.classes_, probs, strict=True)}
+        features = self.vectorizer.transform([text])
+        row = self.classifier.predict_proba(features)[0]
+        probs = {str(c): float(p) for c, p in zip(self.classifier.classes_, row, strict=True)}
+        if self.audience_classifier is not None:
+            aud = dict(zip(self.audience_classifier.classes_,
+                           self.audience_classifier.predict_proba(features)[0], strict=True))
+            mass = sum(p for b, p in probs.items() if b != NONE)
+            gamma = self._config["audience_weight"]
+            weighted = {b: p * aud.get(self.audience.get(b), 1.0) ** gamma
+                        for b, p in probs.items() if b != NONE}
+            total = sum(weighted.values())
+            if total > 0:
+                probs.update({b: p * mass / total for b, p in weighted.items()})
+        return probs
 
-    def resolve(self, text: str, intent: str | None) -> tuple[dict | None, dict | None, list[dict]]:
-        """Return (bundle entity, item entity, ranking) for normalised `text`."""
+    def _clause_probabilities(self, text: str) -> dict[str, float]:
+        """Long messages tell a story around the question (“我老婆上个月在广州生了…”):
+        the whole text dilutes the evidence, so the clearest clause also counts."""
         probs = self._probabilities(text)
+        clauses = [c for c in CLAUSE.split(text) if len(c.strip()) >= 4]
+        if (len(text) < self._config["long_message"] or len(clauses) < 2
+                or _top(probs)[1] >= self._config["threshold"]):
+            return probs
+        best = probs
+        for clause in clauses:
+            p = self._probabilities(clause)
+            if _top(p)[1] > _top(best)[1]:
+                best = p
+        return best
+
+    def _together(self, text: str) -> list[Match]:
+        """Services named by a name and a deed in one clause (营业执照…丢了…补办)."""
+        found = []
+        offset = 0
+        for clause in CLAUSE_KEEP.split(text):
+            for sid, pairs in self.together.items():
+                for pair in pairs.values():
+                    names = [(clause.find(t), t) for t in pair["names"] if t in clause]
+                    deeds = [(clause.find(t), t) for t in pair["deeds"] if t in clause]
+                    if names and deeds:
+                        (ns, nt) = max(names, key=lambda x: len(x[1]))
+                        (ds, dt) = max(deeds, key=lambda x: len(x[1]))
+                        start, end = min(ns, ds), max(ns + len(nt), ds + len(dt))
+                        found.append(Match("elsewhere", sid, offset + start, offset + end,
+                                           len(nt) + len(dt)))
+            offset += len(clause)
+        return found
+
+    def _confused_context(self, text: str, service: Match) -> tuple[str, float] | None:
+        bundles = self.confused.get(service.target) or []
+        if not bundles:
+            return None
+        context = self._probabilities(self._masked(text, service))
+        bundle, p = max(((b, context.get(b, 0.0)) for b in bundles), key=lambda kv: kv[1])
+        return (bundle, p) if p >= self._config["confused_threshold"] else None
+
+    @staticmethod
+    def _masked(text: str, match: Match) -> str:
+        return text[: match.start] + " " + text[match.end:]
+
+    def _part_evidence(self, words: list[str]) -> str | None:
+        """A word of the message that only occurs inside one bundle's names (退休 in
+        办退休, 退休手续 …): the bundle, when all such words agree."""
+        owners = {self.parts[w] for w in words if w in self.parts}
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    def resolve(self, text: str, intent: str | None, words: list[str] | None = None
+                ) -> tuple[dict | None, dict | None, list[dict], dict | None]:
+        """(bundle entity, item entity, ranking, elsewhere entity) for normalised `text`."""
+        probs = self._clause_probabilities(text)
         ranking = [
             {"name": b, "confidence": round(p, 4)}
             for b, p in sorted(probs.items(), key=lambda kv: -kv[1]) if b != NONE
         ][: self._config["ranking_length"]]
-        if intent in self._config["no_bundle_intents"]:
-            return None, None, ranking
         matches = self.gazetteer.find(text)
+        if intent in self._config["no_bundle_intents"]:
+            elsewhere = None
+            if intent == OUT_OF_SCOPE:
+                hits = [m for m in matches if m.kind == "elsewhere"] + self._together(text)
+                if hits:
+                    service = max(hits, key=lambda m: (m.size, -m.start))
+                    longest_kb = max((m.size for m in matches if m.kind in ("bundle", "item")),
+                                     default=0)
+                    rescue = self._confused_context(text, service)
+                    if rescue is not None:
+                        # 退休了公积金怎么提取: the retirement withdrawal, not the service
+                        bundle, p = rescue
+                        return self._entity(self._config["entity"], bundle, 0, len(text), text, p), \
+                            None, ranking, None
+                    elsewhere = self._entity(self._config["elsewhere_entity"], service.target,
+                                             service.start, service.end, text, 1.0)
+            return None, None, ranking, elsewhere
         bundle_hits = [m for m in matches if m.kind == "bundle"]
         item_hits = [m for m in matches if m.kind == "item"]
+        elsewhere_hits = [m for m in matches if m.kind == "elsewhere"] + self._together(text)
+        longest_kb = max((m.size for m in bundle_hits + item_hits), default=0)
+        if elsewhere_hits:
+            service = max(elsewhere_hits, key=lambda m: (m.size, -m.start))
+            if service.size > longest_kb:
+                # the more specific name wins: 营业执照变更 is not 营业执照 ...
+                rescue = self._confused_context(text, service)
+                if rescue is None:
+                    entity = self._entity(self._config["elsewhere_entity"], service.target,
+                                          service.start, service.end, text, 1.0)
+                    return None, None, ranking, entity
+                # ... unless the rest of the message clearly is the bundle the service
+                # is known to be confused with (人走了之后驾驶证要注销 is after_death)
+                bundle, p = rescue
+                return self._entity(self._config["entity"], bundle, 0, len(text), text, p), \
+                    None, ranking, None
 
-        def best(candidates: list[Match]) -> Match:
-            return max(candidates, key=lambda m: (probs.get(m.bundle_id, 0.0), -m.start))
+        def best(candidates: list[Match], p: dict[str, float]) -> Match:
+            return max(candidates, key=lambda m: (m.end - m.start, p.get(m.bundle_id, 0.0), -m.start))
 
         chosen: Match | None = None
         confidence = 1.0
-        if bundle_hits:
-            chosen = best(bundle_hits)
-        elif item_hits:
-            chosen = best(item_hits)
-            if len({m.bundle_id for m in item_hits}) > 1:
-                # 社保卡 belongs to several bundles: only the classifier can tell which
-                confidence = probs.get(chosen.bundle_id, 0.0)
-                if confidence < self._config["threshold"]:
-                    chosen = None
+
+        def owners(m: Match) -> set[str]:
+            return {t.split(".", 1)[0] for kind, t in self.gazetteer.entries.get(text[m.start:m.end], ())
+                    if kind in ("bundle", "item")}
+
+        # A name that several bundles use (社保, 就业登记, 公积金 …) is no evidence for
+        # any one of them: only names of exactly one bundle decide outright.
+        own_bundle = [m for m in bundle_hits if len(owners(m)) == 1]
+        own_item = [m for m in item_hits if len(owners(m)) == 1]
+        shared = [m for m in bundle_hits + item_hits if len(owners(m)) > 1]
+        if own_bundle:
+            chosen = best(own_bundle, probs)
+        elif own_item:
+            chosen = best(own_item, probs)
+        elif shared:
+            # 就业登记 belongs to hiring and to flexible employment: the rest of
+            # the message decides, with the shared name masked out
+            first = min(shared, key=lambda m: m.start)
+            candidates = set().union(*(owners(m) for m in shared))
+            context = self._probabilities(self._masked(text, first))
+            share = {b: probs.get(b, 0.0) + context.get(b, 0.0) for b in candidates}
+            total = sum(share.values()) or 1.0
+            top_bundle, top_p = max(share.items(), key=lambda kv: kv[1])
+            confidence = top_p / total
+            if confidence >= self._config["shared_item_share"]:
+                chosen = next((m for m in shared if m.bundle_id == top_bundle),
+                              Match("bundle", top_bundle, first.start, first.end))
         bundle_entity = None
         if chosen is not None:
             bundle_entity = self._entity(self._config["entity"], chosen.bundle_id, chosen.start,
                                          chosen.end, text, confidence)
-        else:
-            top = max(probs.items(), key=lambda kv: kv[1]) if probs else (NONE, 0.0)
+        elif not elsewhere_hits:
+            top = _top(probs)
             if top[0] != NONE and top[1] >= self._config["threshold"]:
                 bundle_entity = self._entity(self._config["entity"], top[0], 0, len(text), text, top[1])
+            else:
+                evidence = self._part_evidence(words or [])
+                if evidence:
+                    bundle_entity = self._entity(self._config["entity"], evidence, 0, len(text),
+                                                 text, max(top[1], probs.get(evidence, 0.0)))
+        elsewhere_entity = None
+        if bundle_entity is None and elsewhere_hits:
+            service = max(elsewhere_hits, key=lambda m: (m.size, -m.start))
+            elsewhere_entity = self._entity(self._config["elsewhere_entity"], service.target,
+                                            service.start, service.end, text, 1.0)
         item_entity = None
         if bundle_entity is not None:
             item_hits = [m for m in item_hits if m.bundle_id == bundle_entity["value"]]
@@ -167,7 +384,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             if all(h.item_key == first.item_key for h in item_hits if h.start == first.start):
                 item_entity = self._entity(self._config["item_entity"], first.item_key,
                                            first.start, first.end, text, 1.0)
-        return bundle_entity, item_entity, ranking
+        return bundle_entity, item_entity, ranking, elsewhere_entity
 
     def _entity(self, name: str, value: str, start: int, end: int, text: str, conf: float) -> dict:
         return {
@@ -176,15 +393,47 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         }
 
     def process(self, messages: list[Message]) -> list[Message]:
+        names = (self._config["entity"], self._config["item_entity"], self._config["elsewhere_entity"])
         for message in messages:
             text = message.get(TEXT)
             if not text:
                 continue
             intent = (message.get(INTENT) or {}).get("name")
-            bundle, item, ranking = self.resolve(text, intent)
-            kept = [e for e in message.get(ENTITIES, [])
-                    if e.get("entity") not in (self._config["entity"], self._config["item_entity"])]
-            kept += [e for e in (bundle, item) if e]
+            words = [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
+            bundle, item, ranking, elsewhere = self.resolve(text, intent, words)
+            kept = [e for e in message.get(ENTITIES, []) if e.get("entity") not in names]
+            kept += [e for e in (bundle, item, elsewhere) if e]
             message.set(ENTITIES, kept, add_to_output=True)
             message.set("bundle_ranking", ranking, add_to_output=True)
+            if elsewhere and (intent in self._config["elsewhere_intents"] or intent == OUT_OF_SCOPE):
+                self._out_of_scope(message)
+            elif bundle and intent == OUT_OF_SCOPE:
+                self._bundle_question(message)
         return messages
+
+    def _bundle_question(self, message: Message) -> None:
+        """An "out of scope" service the context shows to be part of a bundle: the
+        likeliest bundle question instead."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        best = next((r for r in ranking if r.get("name") in BUNDLE_QUESTIONS), None)
+        top = {"name": best["name"] if best else "ask_bundle",
+               "confidence": self._config["elsewhere_confidence"]}
+        rest = [dict(r) for r in ranking if r.get("name") != top["name"]]
+        mass = sum(float(r.get("confidence") or 0.0) for r in rest)
+        for r in rest:
+            r["confidence"] = float(r.get("confidence") or 0.0) * (1 - top["confidence"]) / (mass or 1.0)
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
+
+    def _out_of_scope(self, message: Message) -> None:
+        """A question about a service handled elsewhere is out of scope, whatever it asks."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        old = message.get(INTENT) or {}
+        confidence = max(float(old.get("confidence") or 0.0), self._config["elsewhere_confidence"])
+        top = {"name": OUT_OF_SCOPE, "confidence": confidence}
+        rest = [dict(r) for r in ranking if r.get("name") != OUT_OF_SCOPE]
+        mass = sum(float(r.get("confidence") or 0.0) for r in rest)
+        for r in rest:  # what is left, so the fallback does not call it ambiguous
+            r["confidence"] = float(r.get("confidence") or 0.0) * (1 - confidence) / (mass or 1.0)
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)

@@ -7,14 +7,23 @@ from dataclasses import dataclass
 
 BUNDLE_PREFIX = "bundle:"
 ITEM_PREFIX = "item:"
+ELSEWHERE_PREFIX = "elsewhere:"  # services handled elsewhere (data/elsewhere.yml)
+DEPARTMENT_LOOKUP = "department"  # names of departments and offices
+MATERIAL_LOOKUP = "material"  # short names of documents (材料)
+NAME_KINDS = ("bundle", "item", "elsewhere")
 
 
 @dataclass(frozen=True)
 class Match:
-    kind: str  # "bundle" or "item"
-    target: str  # bundle id, or "bundle.item"
+    kind: str  # "bundle", "item" or "elsewhere"
+    target: str  # bundle id, "bundle.item", or a service id
     start: int
     end: int
+    weight: int = 0  # how specific: the characters that matched (a pair's two parts)
+
+    @property
+    def size(self) -> int:
+        return self.weight or self.end - self.start
 
     @property
     def bundle_id(self) -> str:
@@ -38,17 +47,22 @@ class Gazetteer:
         self._ordered = sorted(self.entries, key=len, reverse=True)
 
     @classmethod
-    def from_lookup_tables(cls, tables: Iterable[dict]) -> Gazetteer:
+    def from_lookup_tables(cls, tables: Iterable[dict], kinds: Iterable[str] = NAME_KINDS) -> Gazetteer:
+        kinds = set(kinds)
         phrases = []
         for table in tables:
             name = str(table.get("name", ""))
             elements = table.get("elements")
             if not isinstance(elements, list):
                 continue
-            for prefix, kind in ((BUNDLE_PREFIX, "bundle"), (ITEM_PREFIX, "item")):
+            for prefix, kind in ((BUNDLE_PREFIX, "bundle"), (ITEM_PREFIX, "item"),
+                                 (ELSEWHERE_PREFIX, "elsewhere")):
                 if name.startswith(prefix):
                     phrases += [(str(e), kind, name[len(prefix):]) for e in elements]
-        return cls(phrases)
+            for lookup, kind in ((DEPARTMENT_LOOKUP, "department"), (MATERIAL_LOOKUP, "material")):
+                if name == lookup:
+                    phrases += [(str(e), kind, str(e)) for e in elements]
+        return cls([p for p in phrases if p[1] in kinds])
 
     def to_json(self) -> dict[str, list[list[str]]]:
         return {p: [list(t) for t in targets] for p, targets in self.entries.items()}
@@ -56,6 +70,29 @@ class Gazetteer:
     @classmethod
     def from_json(cls, data: dict[str, list[list[str]]]) -> Gazetteer:
         return cls((p, kind, target) for p, targets in data.items() for kind, target in targets)
+
+    def mask(self, text: str, marks: dict[str, str]) -> str:
+        """`text` with every name found replaced by the mark of its kind (Ⓑ …)."""
+        out, last = [], 0
+        for m in sorted({(m.start, m.end, m.kind) for m in self.find(text)}):
+            if m[0] < last or m[2] not in marks:
+                continue
+            out += [text[last:m[0]], marks[m[2]]]
+            last = m[1]
+        out.append(text[last:])
+        return "".join(out)
+
+    def owners_of_parts(self) -> dict[str, set[str]]:
+        """Every part (2+ characters) of a bundle or item phrase → the bundles it names."""
+        out: dict[str, set[str]] = {}
+        for phrase, targets in self.entries.items():
+            bundles = {t.split(".", 1)[0] for kind, t in targets if kind in ("bundle", "item")}
+            if not bundles:
+                continue
+            for i in range(len(phrase)):
+                for j in range(i + 2, len(phrase) + 1):
+                    out.setdefault(phrase[i:j], set()).update(bundles)
+        return out
 
     def find(self, text: str) -> list[Match]:
         taken = [False] * len(text)

@@ -9,17 +9,18 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.normalize import Normalizer, load_table
+from nlu.normalize import MAX_LENGTH, Normalizer, is_vocabulary_word, load_shape_groups, load_table
 
 TABLE_FILE = "normalization.json"
-# No citizen message needs more to be understood; a longer one (a 20,000-character
-# /model/parse) would cost seconds of CPU in every later component. The cut keeps
-# a vault token whole. Training examples are never cut.
-MAX_TEXT_CHARS = 1000
+VOCABULARY_LOOKUPS = ("bundle:", "item:", "elsewhere:", "vocabulary", "department", "material")
+ID_LOOKUPS = ("audience:", "confused:")
+MIN_WORD_COUNT = 3
+MIN_MINED_LENGTH = 3
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
@@ -27,20 +28,27 @@ class ChineseNormalizer(GraphComponent):
     """Rewrites TEXT to simplified, half-width Mandarin; keeps entity offsets right.
 
     The replacement table is read from `table` at training time and stored in the
-    model, so a trained model behaves the same wherever it is loaded.
+    model, so a trained model behaves the same wherever it is loaded. So is the
+    vocabulary that typos are corrected against (nlu.fuzzy): the knowledge base's
+    names (the lookup tables nlu-export generates) and the words that at least
+    three training examples use (材料, 手续, 多久 …).
     """
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"table": "data/normalization.yml"}
+        return {"table": "data/normalization.yml", "max_length": MAX_LENGTH, "fuzzy": True}
 
     def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource,
-                 table: dict[str, str] | None = None):
-        self._config = config
+                 state: dict[str, Any] | None = None):
+        self._config = {**self.get_default_config(), **config}
         self._storage = storage
         self._resource = resource
-        self._table = table or {}
-        self._normalizer = Normalizer(self._table)
+        self._state = state or {"table": {}, "vocabulary": [], "shape_groups": []}
+        self._normalizer = self._build()
+
+    def _build(self) -> Normalizer:
+        return Normalizer(self._state["table"], self._state["vocabulary"],
+                          self._state["shape_groups"], max_length=self._config["max_length"])
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -51,23 +59,54 @@ class ChineseNormalizer(GraphComponent):
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> ChineseNormalizer:
         with model_storage.read_from(resource) as path:
-            table = json.loads((path / TABLE_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, table)
+            state = json.loads((path / TABLE_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, state)
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._table = load_table(self._config["table"])
-        self._normalizer = Normalizer(self._table)
+        table = load_table(self._config["table"])
+        plain = Normalizer(table)
+        vocabulary: list[str] = []
+        if self._config["fuzzy"]:
+            vocabulary = self._vocabulary(training_data, plain)
+        self._state = {"table": table, "vocabulary": vocabulary,
+                       "shape_groups": load_shape_groups(self._config["table"])}
+        self._normalizer = self._build()
         with self._storage.write_to(self._resource) as path:
-            (path / TABLE_FILE).write_text(json.dumps(self._table, ensure_ascii=False), encoding="utf-8")
+            (path / TABLE_FILE).write_text(json.dumps(self._state, ensure_ascii=False),
+                                           encoding="utf-8")
         return self._resource
 
-    def _normalize_message(self, message: Message, cap: bool = False) -> None:
+    @staticmethod
+    def _vocabulary(training_data: TrainingData, plain: Normalizer) -> list[str]:
+        """The knowledge base's names and their words (退休 from 办退休), and the
+        longer words (3+ characters) that at least three training examples use.
+        Short everyday words (你是, 我先) are left out: too many ordinary bigrams
+        sound like them."""
+        import jieba
+
+        words: dict[str, None] = {}
+        for table in training_data.lookup_tables:
+            name = str(table.get("name", ""))
+            elements = table.get("elements")
+            if name.startswith(VOCABULARY_LOOKUPS) and isinstance(elements, list):
+                for element in elements:
+                    phrase = plain(str(element))
+                    words[phrase] = None
+                    words.update(dict.fromkeys(w for w in jieba.lcut(phrase) if len(w) >= 2))
+        counts: dict[str, int] = {}
+        for message in training_data.training_examples:
+            text = message.get(TEXT)
+            if text:
+                for w in set(jieba.lcut(plain(text))):
+                    counts[w] = counts.get(w, 0) + 1
+        words.update(dict.fromkeys(w for w, c in counts.items()
+                                   if c >= MIN_WORD_COUNT and len(w) >= MIN_MINED_LENGTH))
+        return sorted(w for w in words if is_vocabulary_word(w))
+
+    def _normalize_message(self, message: Message) -> None:
         text = message.get(TEXT)
-        if not text:
-            return
-        if cap and len(text) > MAX_TEXT_CHARS:
-            text = _cut(text, MAX_TEXT_CHARS)
-            message.set(TEXT, text)
+        if not text or text.startswith(INTENT_MESSAGE_PREFIX):
+            return  # a button payload (/ask_materials{"bundle":"newborn"}) is read as is
         result = self._normalizer.normalize(text)
         if result.text == text:
             return
@@ -81,20 +120,13 @@ class ChineseNormalizer(GraphComponent):
             self._normalize_message(message)
         for table in training_data.lookup_tables:
             elements = table.get("elements")
+            if str(table.get("name", "")).startswith(ID_LOOKUPS):
+                continue  # lists of bundle ids, not text
             if isinstance(elements, list):
                 table["elements"] = list(dict.fromkeys(self._normalizer(str(e)) for e in elements))
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            self._normalize_message(message, cap=True)
+            self._normalize_message(message)
         return messages
-
-
-def _cut(text: str, limit: int) -> str:
-    """The first `limit` characters, without splitting a ⟪…⟫ token."""
-    head = text[:limit]
-    opened = head.rfind("⟪")
-    if opened > head.rfind("⟫"):
-        head = head[:opened]
-    return head

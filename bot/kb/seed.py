@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.kb.elsewhere import load_catalogue, seed_catalogue
 from bot.kb.loader import load_knowledge_base
 from bot.kb.spec import KnowledgeBase
 from bot.models import (
@@ -40,8 +41,10 @@ def seeded_hash(session: Session) -> str | None:
 def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
     """Replace the knowledge base with `kb` (default: data/). Returns False if unchanged."""
     kb = kb or load_knowledge_base()
+    # The catalogue of services handled elsewhere (its own table, own change check).
+    catalogue_changed = seed_catalogue(session, load_catalogue(kb))
     if seeded_hash(session) == kb.content_hash:
-        return False
+        return catalogue_changed
     for table in _KB_TABLES:
         session.execute(delete(table))
     session.add_all(Department(id=d.id, name=d.name, national_name=d.national_name, where=d.where)

@@ -70,7 +70,8 @@ def test_parallel_items_are_explained(chat):
 
 def test_out_of_scope_is_not_forced_into_a_bundle(chat):
     reply = chat.text("护照怎么办理")
-    assert "不在我的服务范围" in reply
+    assert "不属于我能办理的" in reply and "出入境" in reply
+    assert "不在我的服务范围" in chat.text("今天天气怎么样")
 
 
 def test_fallback_offers_likely_bundles(chat):

@@ -71,15 +71,63 @@ def test_vault_tokens_are_copied_verbatim(token):
     assert result.span(start, start + len(token)) == (start, start + len(token))
 
 
-def test_text_is_capped_inside_the_pipeline_without_splitting_a_token():
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.message import Message
+def test_vault_tokens_are_copied_verbatim_among_words():
+    # the table maps bb → 宝宝 and lower-cases ASCII: neither may touch a token
+    for token in ("⟪身份证号:k3j9X2m4p7⟫", "⟪手机号:bb9Bb2m4p7⟫", "⟪身份证号:bbbbbbbbbb⟫"):
+        text = f"BB出世，我的证件{token}，电话{token}"
+        out = N(text)
+        assert out.count(token) == 2, out
+        assert out.startswith("宝宝出生")
 
-    from nlu.normalizer import MAX_TEXT_CHARS, ChineseNormalizer
 
-    component = ChineseNormalizer({}, None, None, N.replacements)
-    long = Message(data={TEXT: "孩子出生" * 5000})
-    at_edge = Message(data={TEXT: "好" * (MAX_TEXT_CHARS - 5) + "⟪身份证号:k3j9x2m4p7⟫"})
-    component.process([long, at_edge])
-    assert len(long.get(TEXT)) == MAX_TEXT_CHARS
-    assert at_edge.get(TEXT) == "好" * (MAX_TEXT_CHARS - 5)
+def test_offsets_around_a_vault_token():
+    raw = "我老豆⟪手机号:bb9Bb2m4p7⟫过身咗"
+    result = N.normalize(raw)
+    start, end = result.span(3, 3 + len("⟪手机号:bb9Bb2m4p7⟫"))
+    assert result.text[start:end] == "⟪手机号:bb9Bb2m4p7⟫"
+
+
+def test_text_length_is_capped():
+    n = Normalizer({}, max_length=10)
+    raw = "孩子出生要办什么" * 5
+    result = n.normalize(raw)
+    assert result.text == raw[:10]
+    assert result.span(0, len(raw)) == (0, 10)
+
+
+@pytest.mark.parametrize("text", ["还没有", "材料齐了没有", "有没有人", "办好了没有？"])
+def test_no_junk_from_replacements(text):
+    assert N(text) == N(N(text)) == text.replace("？", "?")
+
+
+def test_a_replacement_that_rewrites_itself_is_refused():
+    with pytest.raises(ValueError, match="own key"):
+        Normalizer({"没": "没有"})
+
+
+def test_every_replacement_is_stable():
+    """Normalising twice changes nothing (a table entry never feeds another)."""
+    for key, value in load_table(ROOT / "data" / "normalization.yml").items():
+        once = N(key)
+        assert N(once) == once, (key, value, once)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("衞生許可證", "卫生许可证"),  # Hong Kong variant 衞
+    ("綫上辦理", "线上办理"),
+    ("裏面", "里面"),
+    ("乾淨", "干净"),
+    ("著名", "著名"),
+])
+def test_traditional_and_hong_kong_variants(raw, expected):
+    assert N(raw) == expected
+
+
+def test_english_words_are_whole_words():
+    assert N("retirement 要 prepare 咩 documents") == "退休 要 准备 什么 材料"
+    assert N("taxi去边度搭") == "taxi去哪里搭"
+
+
+def test_fillers_are_dropped_but_never_everything():
+    assert N("嗯那个那个公司买的厂房") == "公司买的厂房"
+    assert N("嗯") == "嗯"

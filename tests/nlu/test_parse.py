@@ -86,3 +86,86 @@ def test_held_out_set_accuracy(parse):
         bundle_ok += (bundles[0] if bundles else None) == case.get("bundle")
     assert intent_ok / len(cases) >= 0.90
     assert bundle_ok / len(cases) >= 0.90
+
+
+def _bundle(result):
+    return next((e["value"] for e in result["entities"] if e["entity"] == "bundle"), None)
+
+
+def _elsewhere(result):
+    return next((e["value"] for e in result["entities"] if e["entity"] == "elsewhere"), None)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "bundle"), [
+    ("营业执照是去市场监管局办还是去政务服务中心办", "enterprise_opening"),
+    ("死亡证明归哪个部门管", "after_death"),
+    ("残疾证找谁办", "disability_assistance"),
+    ("退休手续是去社保局还是去单位办", "employee_retirement"),
+    ("上户口归派出所管吗", "newborn"),
+])
+def test_department_questions_as_alternatives(parse, text, bundle):
+    result = parse(text)
+    assert result["intent"]["name"] == "ask_department", result["intent"]
+    assert _bundle(result) == bundle
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "service"), [
+    ("陪产假有几天", "leave"),
+    ("身份证过期了换新的要多久", "id_card"),
+    ("失业保险金怎么领", "unemployment_benefit"),
+    ("工伤在哪里认定", "work_injury"),
+    ("公司变更注册地址要什么材料", "enterprise_change"),
+    ("租房提取公积金去哪办", "housing_fund_withdrawal"),
+    ("孩子上小学怎么报名", "school_admission"),
+])
+def test_services_handled_elsewhere_get_no_bundle(parse, text, service):
+    result = parse(text)
+    assert result["intent"]["name"] == "out_of_scope", result["intent"]
+    assert _bundle(result) is None
+    assert _elsewhere(result) == service
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "bundle"), [
+    ("我是自由职业的，就业登记怎么弄", "flexible_employment"),   # 就业登记 is also a hiring item
+    ("新员工入职要做就业登记吗", "employee_hiring"),
+    ("我哋公司想买间铺，过户点搞", "enterprise_real_estate"),    # a company, not a flat
+    ("退休了公积金怎么提取", "employee_retirement"),             # not the 公积金 elsewhere
+])
+def test_the_more_specific_match_wins(parse, text, bundle):
+    assert _bundle(parse(text)) == bundle
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "bundle"), [
+    ("办退休", "employee_retirement"), ("生娃", "newborn"), ("退伍", "veteran_retirement"),
+    ("残疾证", "disability_assistance"), ("开饭店", "restaurant_permit"),
+    ("我老婆上个月在广州生了个女儿，我们都是外地户口，现在在这边上班，想问一下孩子出生后要办哪些手续",
+     "newborn"),
+    ("我爸爸上周在医院走了，家里人都很忙，我一个人在处理，不太清楚后面还要去哪些部门办什么手续",
+     "after_death"),
+])
+def test_short_and_long_messages_keep_the_bundle(parse, text, bundle):
+    assert _bundle(parse(text)) == bundle
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("text", "bundle"), [
+    ("宝宝出声了要办什么", "newborn"),          # 出生
+    ("老人去逝了户扣怎么注消", "after_death"),   # 去世 户口 注销
+    ("办退秀要带什么", "employee_retirement"),   # 退休
+    ("营业执招怎么办", "enterprise_opening"),    # 执照
+    ("火华证明在哪开", "after_death"),           # 火化
+])
+def test_typos_in_no_table(parse, text, bundle):
+    assert _bundle(parse(text)) == bundle
+
+
+@pytest.mark.model
+def test_button_payloads_are_not_normalised(parse):
+    # the English words of the normalisation table must not touch intent names or ids
+    result = parse('/ask_materials{"bundle":"newborn"}')
+    assert result["intent"]["name"] == "ask_materials"
+    assert _bundle(result) == "newborn"
