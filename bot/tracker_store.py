@@ -28,6 +28,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.handoff import feed as handoff_feed
 from bot.privacy import crypto
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
                 data = event.as_dict()
                 session.add(self.SQLEvent(
                     sender_id=tracker.sender_id, type_name=event.type_name,
@@ -86,6 +88,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                     intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                     action_name=data.get("name"), data=seal(data)))
             session.commit()
+        # A taken-over conversation's citizen messages reach the agent's console
+        # (bot.handoff.feed: one in-memory check for every other turn).
+        handoff_feed.on_saved(tracker, new_events)
 
     def purge(self, older_than_seconds: float) -> int:
         """Delete conversations whose newest event is older than the cutoff."""
