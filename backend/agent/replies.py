@@ -75,7 +75,7 @@ def bundle_replies(kb, bundle: BundleView, item_keys: list[str] | None) -> list[
     if bundle.channels:
         o = words["online"]
         out.append({"key": o["key"], "title": o["title"],
-                    "text": o["text"].format(bundle=bundle.name, channel=bundle.channels[0])})
+                    "text": o["text"].format(bundle=bundle.name, channel=_short(bundle.channels[0]))})
     return out
 
 
@@ -97,7 +97,8 @@ async def replies(request: web.Request) -> web.Response:
 async def bundles(request: web.Request) -> web.Response:
     kb = request.config_dict[APPS].kb
     rows = await asyncio.to_thread(kb.bundles)
-    return web.json_response({"bundles": [{"id": b.id, "name": b.name} for b in rows]}, dumps=dumps)
+    return web.json_response({"bundles": [{"id": b.id, "name": b.name, "lead_department": b.lead_department.id}
+                                          for b in rows]}, dumps=dumps)
 
 
 async def departments(request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ const state = {
   detail: null,           // its JSON
   failed: [],             // messages WeChat (or the channel) refused, shown with the error
   bundles: {},            // id → name
+  leads: {},              // bundle id → its lead department (the 转工单 default)
   replies: [],            // canned replies for the open conversation's bundle
   general: [],            // canned replies for any conversation
   sla: { green: 120, amber: 300 },
@@ -215,7 +216,13 @@ function renderConversation() {
   renderWindow();
   renderContext();
   renderNotes();
-  if (open && !$("ticket-summary").value) $("ticket-summary").value = ticketSummary(d);
+  if (open && $("ticket-form").dataset.for !== d.id) {
+    $("ticket-form").dataset.for = d.id;
+    $("ticket-summary").value = ticketSummary(d);
+    const lead = state.leads[d.bundle];
+    if (lead) $("ticket-department").value = lead;
+    showMessage($("ticket-message"), "");
+  }
 }
 
 // The Official Account may send customer-service messages for 48 hours after the
@@ -700,7 +707,10 @@ function selectSideTab(name) {
 async function loadBundles() {
   try {
     const data = await api("GET", `${API}/bundles`);
-    for (const b of data.bundles || []) state.bundles[b.id] = b.name;
+    for (const b of data.bundles || []) {
+      state.bundles[b.id] = b.name;
+      state.leads[b.id] = b.lead_department;
+    }
   } catch (err) { /* names fall back to ids */ }
 }
 
@@ -727,7 +737,7 @@ async function main() {
   const box = $("composer-text");
   box.addEventListener("input", () => { updateCount(); showMenu(); });
   box.addEventListener("keydown", composerKeys);
-  box.addEventListener("blur", () => setTimeout(hideMenu, 150));
+  box.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== box) hideMenu(); }, 150));
   $("shortcut-add").addEventListener("click", () => editShortcut(null));
   $("shortcut-cancel").addEventListener("click", () => { $("shortcut-form").hidden = true; });
   $("shortcut-form").addEventListener("submit", saveShortcut);
