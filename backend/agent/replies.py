@@ -1,28 +1,18 @@
-"""Canned replies, bundle and department names for the agents' console (role agent).
-
-    GET /api/agent/replies?bundle=<id>&items=<key>,<key>
-        → {"general": [{"key", "title", "text"}], "replies": [...]}
-    GET /api/agent/bundles      → {"bundles": [{"id", "name"}]}
-    GET /api/agent/departments  → {"departments": [{"id", "name"}]}
+"""Canned replies for the agents' console: `canned(kb, bundle, items)` and
+`general_replies()`, each reply {"id", "key", "title", "text"} (`key` is the short-cut
+an agent types after "/" in the composer); served by GET /api/agent/canned-replies.
 
 An agent on a busy shift should not type the materials of 新生儿出生 from memory:
 the bundle replies are built from the same knowledge base the bot answers from
 (its merged materials, each item's department and time limit), so they change
 when the content does. The wording is data (data/messages/agent_replies.yml).
-Read-only and bounded (at most one bundle, its own items), behind the agent sub-app's
-boundary like every /api/agent route.
+Bounded: one bundle, at most MAX_ITEMS of its own items.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 
-from aiohttp import web
-
-from backend.common import APPS, dumps, error
-from backend.text import message
-from bot.kb.service import UnknownBundle
 from bot.kb.views import BundleView, ItemView
 from bot.messages import topic
 
@@ -79,40 +69,12 @@ def bundle_replies(kb, bundle: BundleView, item_keys: list[str] | None) -> list[
     return out
 
 
-async def replies(request: web.Request) -> web.Response:
-    kb = request.config_dict[APPS].kb
-    bundle_id = request.query.get("bundle", "").strip()[:64]
-    items = [k.strip()[:64] for k in request.query.get("items", "").split(",") if k.strip()][:MAX_ITEMS]
-    general = [dict(r) for r in topic("agent_replies")["general"]]
-    if not bundle_id:
-        return web.json_response({"general": general, "replies": []}, dumps=dumps)
-    try:
-        bundle = await asyncio.to_thread(kb.bundle, bundle_id)
-    except UnknownBundle:
-        return error(404, "not_found", message("not_found"))
-    out = await asyncio.to_thread(bundle_replies, kb, bundle, items)
-    return web.json_response({"general": general, "replies": out}, dumps=dumps)
+def general_replies() -> list[dict]:
+    """The fixed replies (greeting, please wait, closing …), for any conversation."""
+    return [{"id": r["key"], **r} for r in topic("agent_replies")["general"]]
 
 
-async def bundles(request: web.Request) -> web.Response:
-    kb = request.config_dict[APPS].kb
-    rows = await asyncio.to_thread(kb.bundles)
-    return web.json_response({"bundles": [{"id": b.id, "name": b.name, "lead_department": b.lead_department.id}
-                                          for b in rows]}, dumps=dumps)
-
-
-async def departments(request: web.Request) -> web.Response:
-    kb = request.config_dict[APPS].kb
-    rows = await asyncio.to_thread(kb.bundles)
-    seen: dict[str, str] = {}
-    for b in rows:
-        seen.setdefault(b.lead_department.id, b.lead_department.name)
-        for it in b.items:
-            seen.setdefault(it.department.id, it.department.name)
-    return web.json_response({"departments": [{"id": k, "name": v} for k, v in seen.items()]},
-                             dumps=dumps)
-
-
-def routes() -> list[web.RouteDef]:
-    return [web.get("/replies", replies), web.get("/bundles", bundles),
-            web.get("/departments", departments)]
+def canned(kb, bundle_id: str, item_keys: list[str] | None = None) -> list[dict]:
+    """The bundle's canned replies (UnknownBundle for an unknown id)."""
+    items = [k.strip()[:64] for k in item_keys or [] if k and k.strip()][:MAX_ITEMS]
+    return [{"id": r["key"], **r} for r in bundle_replies(kb, kb.bundle(bundle_id), items)]
