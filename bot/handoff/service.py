@@ -488,8 +488,7 @@ class Handoff:
         with self._sessions() as s:
             if after_message < 0:  # first poll: start from now
                 after_message = s.execute(select(func.max(HandoffMessage.id))).scalar() or 0
-                after_update = aware(s.execute(select(func.max(HandoffConversation.updated_at))).scalar())
-                return [], [], after_message, after_update or now()
+                return [], [], after_message, now()
             msgs = s.execute(select(HandoffMessage).where(HandoffMessage.id > after_message)
                              .order_by(HandoffMessage.id).limit(limit)).scalars().all()
             convs = []
