@@ -5,7 +5,7 @@
 // knowledge base and the agent's own "/" short-cuts, notes, look-up and 转工单.
 // Every text comes from /console/text.json (backend/console/agent.yml); nothing here
 // writes HTML from data.
-import { api, boot, el, formatTime, label, loadTexts, session, showMessage, t } from "./console.js";
+import { api, boot, el, formatTime, label, session, showMessage, t } from "./console.js";
 
 const $ = (id) => document.getElementById(id);
 const API = "/api/agent";
@@ -19,9 +19,7 @@ const state = {
   lists: { waiting: [], mine: [], active: [] },
   current: null,          // id of the open conversation
   detail: null,           // its JSON
-  failed: [],             // messages WeChat (or the channel) refused, shown with the error
   bundles: {},            // id → name
-  leads: {},              // bundle id → its lead department (the 转工单 default)
   replies: [],            // canned replies for the open conversation's bundle
   general: [],            // canned replies for any conversation
   sla: { green: 120, amber: 300 },
@@ -49,9 +47,10 @@ function slaClass(seconds) {
   return "sla-bad";
 }
 
-function bundleName(id) {
+function bundleName(id, known) {
   if (!id) return t("agent.no_bundle");
-  return state.bundles[id] || id;
+  if (known) state.bundles[id] = known;
+  return state.bundles[id] || "";  // never the bare id (an English word) on screen
 }
 
 function channelName(ch) { return label("channels", ch); }
@@ -100,7 +99,7 @@ function queueItem(conv) {
     el("span", { class: "citizen", text: conv.citizen || t("agent.citizen") }),
     el("span", { class: "spacer" }), timer),
   el("div", { class: "line2" },
-    el("span", { class: "bundle", text: bundleName(conv.bundle) }), holder),
+    el("span", { class: "bundle", text: bundleName(conv.bundle, conv.bundle_name) }), holder),
   el("div", { class: "line3", text: lastText(conv) }));
   item.addEventListener("click", () => openConversation(conv.id));
   item.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(conv.id); });
@@ -128,7 +127,7 @@ function tickTimers() {
 
 // -- the conversation -------------------------------------------------------------
 async function openConversation(id) {
-  if (state.current !== id) { state.failed = []; state.replies = []; }
+  if (state.current !== id) state.replies = [];
   state.current = id;
   document.querySelectorAll(".queue-item").forEach((n) => n.classList.toggle("current", n.dataset.id === id));
   showMessage($("conversation-message"), "");
@@ -154,24 +153,34 @@ async function refreshConversation() {
 function closeConversation() {
   state.current = null;
   state.detail = null;
-  state.failed = [];
   renderConversation();
 }
 
 function mineNow() {
   const d = state.detail;
-  return !!d && d.state === "agent" && d.agent === myName();
+  return !!d && d.state === "agent" && (d.mine === undefined ? d.agent === myName() : d.mine);
 }
 
-function bubble(m, failed = false) {
-  const who = failed ? "agent" : m.from;
+function deliveryError(code) {
+  if (!code) return "";
+  const known = label("delivery_errors", code);
+  return known !== code ? known : t("agent.delivery_error_other", { code });
+}
+
+function bubble(m) {
+  const who = m.from;
   const meta = [el("span", { text: label("senders", who) })];
   if (m.agent && who === "agent") meta.push(el("span", { class: "muted", text: m.agent }));
   meta.push(el("time", { text: clock(m.at) }));
-  const delivery = failed || m.status === "failed" || m.delivered === false
-    ? el("div", { class: "delivery failed", text: t("agent.not_delivered", { reason: m.error || "" }) })
-    : null;
-  return el("li", { class: `msg from-${who}${delivery ? " failed" : ""}` },
+  const failed = who === "agent" && m.status === "failed";
+  let delivery = null;
+  if (failed) {
+    delivery = el("div", { class: "delivery failed",
+      text: t("agent.not_delivered", { reason: deliveryError(m.error) }) });
+  } else if (who === "agent" && m.status) {
+    delivery = el("div", { class: `delivery st-${m.status}`, text: label("delivery_states", m.status) });
+  }
+  return el("li", { class: `msg from-${who}${failed ? " failed" : ""}`, "data-status": m.status || null },
     el("div", { class: "meta" }, meta),
     el("div", { class: "text", text: m.text }),
     delivery);
@@ -191,14 +200,13 @@ function renderConversation() {
     $("conversation-title").textContent = d.citizen || t("agent.citizen");
     meta.replaceChildren(
       el("span", { class: `channel ch-${d.channel}`, text: channelName(d.channel) }),
-      el("span", { class: "bundle", text: bundleName(d.bundle) }),
-      el("span", { class: `state-tag st-${d.state}`, text: d.state === "agent" && d.agent
-        ? t("agent.handled_by", { agent: d.agent === myName() ? t("agent.me") : d.agent })
-        : label("conversation_states", d.state) }));
+      el("span", { class: "bundle", text: bundleName(d.bundle, d.context && d.context.bundle_name) }),
+      el("span", { class: `state-tag st-${d.state}`, text: mineNow() ? t("agent.handled_by_me")
+        : d.state === "agent" && d.agent ? t("agent.handled_by", { agent: d.agent })
+          : label("conversation_states", d.state) }));
     const list = $("messages");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.replaceChildren(...(d.messages || []).map((m) => bubble(m)),
-      ...state.failed.map((m) => bubble(m, true)));
+    list.replaceChildren(...(d.messages || []).map((m) => bubble(m)));
     if (atBottom || list.dataset.for !== d.id) list.scrollTop = list.scrollHeight;
     list.dataset.for = d.id;
   }
@@ -216,11 +224,10 @@ function renderConversation() {
   renderWindow();
   renderContext();
   renderNotes();
+  renderWorkOrders();
   if (open && $("ticket-form").dataset.for !== d.id) {
     $("ticket-form").dataset.for = d.id;
     $("ticket-summary").value = ticketSummary(d);
-    const lead = state.leads[d.bundle];
-    if (lead) $("ticket-department").value = lead;
     showMessage($("ticket-message"), "");
   }
 }
@@ -229,9 +236,10 @@ function renderConversation() {
 // citizen's last message, at most 5 of them; the backend's numbers win when it sends them.
 function windowInfo(d) {
   if (!d || d.channel !== "wechat") return null;
-  const w = d.window || d.wechat_window || {};
-  let expires = w.expires_at ? new Date(w.expires_at).getTime() : null;
-  let remaining = typeof w.remaining === "number" ? w.remaining : null;
+  const w = d.wechat || {};
+  let expires = w.closes_at ? new Date(w.closes_at).getTime() : null;
+  let remaining = typeof w.allowance === "number" ? w.allowance : null;
+  if (d.wechat && !w.closes_at) return { expires: null, remaining: 0 };
   const msgs = d.messages || [];
   if (expires === null || remaining === null) {
     let lastCitizen = -1;
@@ -269,7 +277,8 @@ function renderWindow() {
       text: left <= 0 ? t("agent.window_closed")
         : t("agent.window_open", { time: duration(left) }) }),
     el("span", { class: `window ${cls}`, id: "window-allowance",
-      text: t("agent.allowance", { n: w.remaining ?? WECHAT_ALLOWANCE, max: WECHAT_ALLOWANCE }) }));
+      text: t("agent.allowance", { n: w.remaining ?? WECHAT_ALLOWANCE,
+        max: (d.wechat && d.wechat.limit) || WECHAT_ALLOWANCE }) }));
   if (mineNow()) $("send").disabled = closed;
 }
 
@@ -282,7 +291,7 @@ async function takeover() {
     state.tab = "mine";
     selectQueueTab("mine");
   } catch (err) {
-    showMessage($("conversation-message"), err.status === 409 ? t("agent.taken_by_other") : err.message);
+    showMessage($("conversation-message"), err.message || t("agent.taken_by_other"));
   }
   await Promise.all([loadQueues(), refreshConversation()]);
   $("composer-text").focus();
@@ -314,9 +323,10 @@ async function send(event) {
     box.value = "";
     showMessage($("conversation-message"), "");
   } catch (err) {
-    // Not delivered: say so, keep the text for another try, never show it as sent.
-    state.failed.push({ from: "agent", text, at: new Date().toISOString(), error: err.message });
-    showMessage($("conversation-message"), t("agent.send_failed", { reason: err.message }));
+    // Not delivered: say so and keep the text for another try. A refusal by WeChat is
+    // stored by the backend as a failed message (shown as 未送达), never as sent.
+    const reason = err.body && err.body.sent ? deliveryError(err.body.sent.error) : err.message;
+    showMessage($("conversation-message"), t("agent.send_failed", { reason }));
   }
   box.disabled = false;
   updateCount();
@@ -347,8 +357,12 @@ async function confirmTransfer(event) {
   const to = $("transfer-to").value;
   if (!to) return;
   try {
-    await api("POST", `${API}/conversations/${enc(state.current)}/transfer`,
-      { to, note: $("transfer-note").value.trim() || undefined });
+    const note = $("transfer-note").value.trim();
+    if (note) {
+      await api("POST", `${API}/conversations/${enc(state.current)}/notes`,
+        { text: t("agent.transfer_note", { agent: to, note }) });
+    }
+    await api("POST", `${API}/conversations/${enc(state.current)}/transfer`, { to });
     $("transfer-dialog").close();
     $("transfer-note").value = "";
     showMessage($("conversation-message"), t("agent.transferred", { agent: to }), "ok");
@@ -365,27 +379,40 @@ function dl(rows) {
     el("dd", {}, v === null || v === undefined || v === "" ? el("span", { class: "muted", text: "—" }) : v)]));
 }
 
-function statusTag(s) {
-  return el("span", { class: `app-status as-${s}`, text: label("application_states", s) });
+function statusTag(code, name, section = "item_states") {
+  return el("span", { class: `app-status as-${code}`, text: name || label(section, code) });
 }
 
 function historyList(history) {
   if (!history || !history.length) return null;
-  return el("ol", { class: "history" }, history.map((h) => el("li", {},
+  return el("ol", { class: "history" }, [...history].reverse().slice(0, 8).map((h) => el("li", {},
     el("time", { text: clock(h.at) }),
-    el("span", { text: [h.item_name || h.item, label("application_states", h.to || h.state), h.note]
-      .filter(Boolean).join(" · ") }))));
+    el("span", { text: [h.item_name || h.item, h.state_name || label("item_states", h.to_state), h.detail]
+      .filter((x) => x && typeof x === "string").join(" · ") }))));
 }
 
 function applicationCard(a) {
-  const items = (a.items || a.sub_applications || []).map((it) => el("li", {},
-    el("span", { text: it.name || it.item }), statusTag(it.state || it.status)));
-  return el("div", { class: "app-card" },
-    el("div", { class: "app-head" }, el("span", { class: "mono", text: a.number || a.id || "" }),
-      a.state || a.status ? statusTag(a.state || a.status) : null),
-    a.bundle ? el("div", { class: "muted", text: bundleName(a.bundle) }) : null,
+  const items = (a.items || []).map((it) => el("li", {},
+    el("span", { class: "item-name", text: it.name }), statusTag(it.state, it.state_name)));
+  const fields = (a.fields || []).map((f) => [f.label, f.display]);
+  return el("div", { class: "app-card", "data-number": a.number },
+    el("div", { class: "app-head" }, el("span", { class: "mono", text: a.number || "" }),
+      a.status ? statusTag(a.status, a.status_name, "application_states") : null),
+    el("div", { class: "muted", text: [a.bundle_name, a.submitted_at ? formatTime(a.submitted_at) : ""]
+      .filter(Boolean).join(" · ") }),
     items.length ? el("ul", { class: "app-items" }, items) : null,
+    fields.length ? dl(fields) : null,
     historyList(a.history));
+}
+
+function draftCard(draft) {
+  const fields = draft.fields || [];
+  const done = fields.filter((f) => f.filled).length;
+  return el("div", { class: "app-card" },
+    el("div", { class: "app-head" }, el("span", { text: draft.bundle_name || "" }),
+      el("span", { class: "app-status as-draft", text: t("agent.draft_state") })),
+    fields.length ? el("div", { class: "muted", text: t("agent.draft_progress", { done, total: fields.length }) }) : null,
+    fields.length ? dl(fields.filter((f) => f.filled).slice(0, 8).map((f) => [f.label, f.display])) : null);
 }
 
 function renderContext() {
@@ -396,30 +423,24 @@ function renderContext() {
     return;
   }
   const c = d.context || {};
-  const bundle = c.bundle_name || bundleName(c.bundle || d.bundle);
-  const items = (c.items || c.chosen_items || []).map((i) => (typeof i === "string" ? i : i.name || i.key));
-  const materials = (c.materials || []).map((m) => (typeof m === "string" ? m : m.name));
-  const apps = [...(c.applications || []), ...(c.application ? [c.application] : [])];
+  const bundleId = c.bundle || d.bundle;
+  const items = (c.items || []).map((i) => (typeof i === "string" ? i : i.name || i.key));
   const draft = c.draft;
+  const materials = ((draft && draft.materials) || c.materials || [])
+    .map((m) => (typeof m === "string" ? m : m.name)).filter(Boolean);
+  const apps = c.applications || [];
   const blocks = [dl([
-    [t("agent.f_bundle"), (c.bundle || d.bundle) ? bundle : null],
+    [t("agent.f_bundle"), bundleId ? bundleName(bundleId, c.bundle_name) : null],
     [t("agent.f_items"), items.length ? el("ul", { class: "chips" }, items.map((n) => el("li", { text: n }))) : null],
     [t("agent.f_channel"), channelName(d.channel)],
     [t("agent.f_citizen"), d.citizen],
     [t("agent.f_waiting"), d.waiting_since ? formatTime(d.waiting_since) : null],
-    [t("agent.f_reason"), c.reason ? label("handoff_reasons", c.reason) : null],
+    [t("agent.f_reason"), c.reason || d.reason ? label("handoff_reasons", c.reason || d.reason) : null],
   ])];
+  if (draft) blocks.push(el("h3", { class: "side-title", text: t("agent.draft") }), draftCard(draft));
   if (materials.length) {
     blocks.push(el("h3", { class: "side-title", text: t("agent.materials") }),
       el("ul", { class: "materials" }, materials.map((n) => el("li", { text: n }))));
-  }
-  if (draft) {
-    blocks.push(el("h3", { class: "side-title", text: t("agent.draft") }),
-      el("div", { class: "app-card" }, el("div", { class: "app-head" },
-        el("span", { text: draft.bundle ? bundleName(draft.bundle) : t("agent.draft") }),
-        el("span", { class: "app-status as-draft", text: t("agent.draft_state") })),
-      draft.fields_done !== undefined
-        ? el("div", { class: "muted", text: t("agent.draft_progress", { done: draft.fields_done, total: draft.fields_total ?? "" }) }) : null));
   }
   if (apps.length) {
     blocks.push(el("h3", { class: "side-title", text: t("agent.applications") }), ...apps.map(applicationCard));
@@ -440,13 +461,15 @@ async function loadReplies() {
   const d = state.detail;
   const params = new URLSearchParams();
   const bundle = d && ((d.context && d.context.bundle) || d.bundle);
+  if (d) params.set("conversation", d.id);
   if (bundle) params.set("bundle", bundle);
-  const items = d && d.context && (d.context.items || d.context.chosen_items);
+  const items = d && d.context && d.context.items;
   if (items && items.length) params.set("items", items.map((i) => (typeof i === "string" ? i : i.key)).join(","));
+  const keyed = (r) => ({ ...r, key: r.key || r.id });
   try {
-    const data = await api("GET", `${API}/replies?${params}`);
-    state.replies = data.replies || [];
-    state.general = data.general || [];
+    const data = await api("GET", `${API}/canned-replies?${params}`);
+    state.replies = (data.replies || []).map(keyed);
+    state.general = (data.general || []).map(keyed);
   } catch (err) {
     state.replies = [];
   }
@@ -601,37 +624,52 @@ async function lookup(event) {
   $("lookup-result").replaceChildren();
   if (!number) return;
   try {
-    const data = await api("GET", `${API}/applications/${enc(number)}`);
+    const q = state.current ? `?conversation=${enc(state.current)}` : "";
+    const data = await api("GET", `${API}/applications/${enc(number)}${q}`);
     $("lookup-result").replaceChildren(applicationCard(data.application || data));
   } catch (err) {
-    showMessage($("lookup-message"), err.status === 404 ? t("agent.no_application") : err.message);
+    showMessage($("lookup-message"), err.status === 404 ? t("agent.no_application")
+      : err.status === 400 ? t("agent.bad_number") : err.message);
   }
 }
 
 // -- 转工单 ---------------------------------------------------------------------------------
 function ticketSummary(d) {
   const cit = (d.messages || []).filter((m) => m.from === "citizen").slice(-3).map((m) => m.text);
-  return [d.bundle ? `【${bundleName(d.bundle)}】` : "", cit.join(" / ")].join("").slice(0, 1000);
+  const name = d.bundle ? bundleName(d.bundle, d.context && d.context.bundle_name) : "";
+  return [name ? `【${name}】` : "", cit.join(" / ")].join("").slice(0, 1000);
 }
 
-function defaultDeadline() {
-  const d = new Date(Date.now() + 5 * 86400 * 1000);
-  return d.toISOString().slice(0, 10);
+function localDate(days) {
+  const d = new Date(Date.now() + days * 86400 * 1000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
+let defaultDays = 5;
 async function loadTicketOptions() {
-  const categories = $("ticket-category");
-  const names = Object.keys((await loadTexts()).ticket_categories || {});
-  categories.replaceChildren(...names.map((n) => el("option", { value: n, text: label("ticket_categories", n) })));
-  $("ticket-deadline").value = defaultDeadline();
-  $("ticket-deadline").min = new Date().toISOString().slice(0, 10);
   try {
-    const data = await api("GET", `${API}/departments`);
+    const data = await api("GET", `${API}/work-orders/options`);
+    $("ticket-category").replaceChildren(...(data.categories || []).map((c) =>
+      el("option", { value: c.id, text: c.name })));
     $("ticket-department").replaceChildren(...(data.departments || []).map((d) =>
       el("option", { value: d.id, text: d.name })));
+    if (data.default_days > 0) defaultDays = data.default_days;
   } catch (err) {
-    $("ticket-department").replaceChildren();
+    showMessage($("ticket-message"), err.message);
   }
+  $("ticket-deadline").value = localDate(defaultDays);
+  $("ticket-deadline").min = localDate(0);
+}
+
+function renderWorkOrders() {
+  const orders = (state.detail && state.detail.work_orders) || [];
+  $("ticket-list").replaceChildren(...orders.map((o) => el("li", { class: "app-card" },
+    el("div", { class: "app-head" }, el("span", { class: "mono", text: o.number }),
+      el("span", { class: "app-status", text: o.category_name || o.category })),
+    el("div", { class: "muted", text: t("agent.ticket_line", {
+      department: o.department_name || o.department, deadline: o.deadline ? formatTime(o.deadline).split(" ")[0] : "" }) }),
+    el("div", { class: "reply-text", text: o.summary }))));
+  $("ticket-list-title").hidden = orders.length === 0;
 }
 
 async function createTicket(event) {
@@ -647,35 +685,62 @@ async function createTicket(event) {
   } catch (err) {
     showMessage($("ticket-message"), err.message);
   }
+  await refreshConversation();
 }
 
 // -- live updates: SSE with reconnect, polling while it is down -----------------------------
+// The open stream is also the agent's heartbeat (held conversations go back to the queue
+// without one); while it is down the page polls and sends the heartbeat itself.
 let source = null;
 let retryMs = 1000;
 let pollTimer = null;
+let queueTimer = null;
 
 function setLive(on, why) {
   state.live = on;
   $("live-dot").className = `dot ${on ? "" : "off"}`;
   $("live-text").textContent = on ? t("agent.live_on") : (why || t("agent.live_polling"));
   if (on && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
-  if (!on && !pollTimer) pollTimer = setInterval(() => { loadQueues(); refreshConversation(); }, POLL_MS);
+  if (!on && !pollTimer) {
+    pollTimer = setInterval(() => {
+      loadQueues();
+      refreshConversation();
+      api("POST", `${API}/heartbeat`, {}).catch(() => {});
+    }, POLL_MS);
+  }
 }
 
-function onEvent(raw) {
+function soonReloadQueues() {
+  if (queueTimer) return;
+  queueTimer = setTimeout(() => { queueTimer = null; loadQueues(); }, 250);
+}
+
+function onConversationEvent(raw) {
   let ev = {};
-  try { ev = JSON.parse(raw.data || "{}"); } catch (e) { /* a keep-alive */ }
-  loadQueues();
-  const id = ev.conversation || ev.id || (ev.conversation_id);
-  if (state.current && (!id || id === state.current)) refreshConversation();
+  try { ev = JSON.parse(raw.data || "{}"); } catch (e) { return; }
+  if (ev.id && ev.bundle) bundleName(ev.bundle, ev.bundle_name);
+  soonReloadQueues();
+  if (state.current && ev.id === state.current) refreshConversation();
+}
+
+function onMessageEvent(raw) {
+  let ev = {};
+  try { ev = JSON.parse(raw.data || "{}"); } catch (e) { return; }
+  soonReloadQueues();
+  if (state.current && ev.conversation === state.current) refreshConversation();
 }
 
 function connect() {
   if (!window.EventSource) { setLive(false); return; }
-  source = new EventSource(`${API}/events`, { withCredentials: true });
-  source.onopen = () => { retryMs = 1000; setLive(true); loadQueues(); refreshConversation(); };
-  source.onmessage = onEvent;
-  for (const type of ["queue", "message", "conversation", "state"]) source.addEventListener(type, onEvent);
+  source = new EventSource(`${API}/stream`, { withCredentials: true });
+  source.addEventListener("hello", () => {
+    retryMs = 1000;
+    setLive(true);
+    loadQueues();
+    refreshConversation();
+  });
+  source.addEventListener("conversation", onConversationEvent);
+  source.addEventListener("message", onMessageEvent);
   source.onerror = () => {
     source.close();
     setLive(false);
@@ -702,16 +767,6 @@ function selectSideTab(name) {
     b.setAttribute("aria-selected", on ? "true" : "false");
   });
   for (const tab of ["context", "replies", "notes", "lookup", "ticket"]) $(`tab-${tab}`).hidden = tab !== name;
-}
-
-async function loadBundles() {
-  try {
-    const data = await api("GET", `${API}/bundles`);
-    for (const b of data.bundles || []) {
-      state.bundles[b.id] = b.name;
-      state.leads[b.id] = b.lead_department;
-    }
-  } catch (err) { /* names fall back to ids */ }
 }
 
 async function main() {
@@ -744,7 +799,6 @@ async function main() {
   $("note-form").addEventListener("submit", addNote);
   $("lookup-form").addEventListener("submit", lookup);
   $("ticket-form").addEventListener("submit", createTicket);
-  await loadBundles();
   renderReplies();
   loadReplies();
   loadTicketOptions();
