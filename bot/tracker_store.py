@@ -29,6 +29,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.handoff import feed as handoff_feed
+from bot.handoff import guard as handoff_guard
 from bot.privacy import crypto
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                  db: str = "rasa.db", username=None, password=None, event_broker=None,
                  login_db=None, query=None, **kwargs: Any) -> None:
         _private_sqlite(dialect, db)
+        handoff_guard.install()  # a paused (taken-over) tracker's slots stay as they are
         crypto.data_key()  # no key, no store: fail at start, not at the first message
         super().__init__(domain, dialect, host, port, db, username, password, event_broker,
                          login_db, query, **kwargs)

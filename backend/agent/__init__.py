@@ -476,4 +476,9 @@ def create_app(handoff: Handoff | None = None, rasa_url: str | None = None) -> w
     app[delivery.CLIENT] = {}
     app.add_routes(routes())
     app.cleanup_ctx.append(_sweeper)
+    app.on_shutdown.append(_end_streams)
     return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    app[HUB].end_streams()

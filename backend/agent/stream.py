@@ -54,6 +54,12 @@ class Hub:
     def unsubscribe(self, q: asyncio.Queue) -> None:
         self.queues.discard(q)
 
+    def end_streams(self) -> None:
+        """Shutting down: every open stream ends (the consoles reconnect elsewhere)."""
+        for q in list(self.queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait((None, None))
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -110,6 +116,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         while True:
             try:
                 event, data = await asyncio.wait_for(q.get(), timeout=HEARTBEAT)
+                if event is None:
+                    break
                 await response.write(_frame(event, data))
             except asyncio.TimeoutError:
                 await response.write(b": ping\n\n")

@@ -318,16 +318,17 @@ class Handoff:
                         assigned_at=row.assigned_at if held_by_me else at, heartbeat_at=at,
                         updated_at=at, waiting_since=row.waiting_since or at)
                 .execution_options(synchronize_session=False)).rowcount
-            if not won:
+            if won:
+                self.audit.record("agent.takeover", actor=actor, conversation=row.id,
+                                  detail={"from": previous, "channel": row.channel}, session=s)
                 s.refresh(row)
-                self.audit.record("agent.takeover", actor=actor, outcome="denied",
-                                  conversation=row.id, detail={"held_by": row.agent_name},
-                                  session=s)
-                raise HandoffError("conflict", held_by=row.agent_name)
-            self.audit.record("agent.takeover", actor=actor, conversation=row.id,
-                              detail={"from": previous, "channel": row.channel}, session=s)
+                return _view(row), previous
             s.refresh(row)
-            return _view(row), previous
+            held_by = row.agent_name
+        # the refusal is audited too, in its own transaction
+        self.audit.record("agent.takeover", actor=actor, outcome="denied",
+                          conversation=conversation_id, detail={"held_by": held_by})
+        raise HandoffError("conflict", held_by=held_by)
 
     def undo_claim(self, conversation_id: str, previous: str) -> None:
         """Rasa could not be paused: the claim does not stand."""

@@ -88,6 +88,9 @@ def test_one_agent_holds_a_conversation(handoff, agents):
         handoff.add_agent_message(q.conversation_id, a, "还是我", "queued")
     actions = [e.action for e in AuditLog().query(conversation=q.conversation_id)[0]]
     assert {"agent.takeover", "agent.transfer"} <= set(actions)
+    denied = [e for e in AuditLog().query(conversation=q.conversation_id)[0]
+              if e.action == "agent.takeover" and e.outcome == "denied"]
+    assert [e.actor for e in denied] == [b.name]
 
 
 def test_a_gone_browser_returns_the_conversation_to_the_queue(handoff, agents):
