@@ -16,7 +16,7 @@ const WECHAT_ALLOWANCE = 5;
 
 const state = {
   tab: "waiting",
-  lists: { waiting: [], mine: [], active: [] },
+  lists: { waiting: [], mine: [], agent: [] },  // "agent": held by any agent
   current: null,          // id of the open conversation
   detail: null,           // its JSON
   bundles: {},            // id → name
@@ -73,10 +73,10 @@ function myName() { return (session() || {}).username; }
 
 // -- queue -----------------------------------------------------------------------
 async function loadQueues() {
-  const results = await Promise.allSettled(["waiting", "mine", "active"].map((s) =>
+  const results = await Promise.allSettled(["waiting", "mine", "agent"].map((s) =>
     api("GET", `${API}/conversations?state=${s}`).then((d) => [s, d.conversations || []])));
   for (const r of results) if (r.status === "fulfilled") state.lists[r.value[0]] = r.value[1];
-  for (const s of ["waiting", "mine", "active"]) $(`count-${s}`).textContent = String(state.lists[s].length);
+  for (const s of ["waiting", "mine", "agent"]) $(`count-${s}`).textContent = String(state.lists[s].length);
   renderQueue();
   const bad = results.find((r) => r.status === "rejected");
   if (bad) setLive(false, bad.reason.message);
