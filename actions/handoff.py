@@ -65,14 +65,19 @@ def handoff_reply(tracker: Tracker, reason: str, intro: str = "") -> str:
     return (messages.text("handoff", intro) if intro else "") + queue_text(q)
 
 
-def fallbacks_in_a_row(tracker: Tracker) -> int:
-    """How many of the citizen's latest messages in a row the NLU did not understand."""
-    count = 0
-    for e in reversed(tracker.events):
-        if e.get("event") != "user":
-            continue
-        intent = ((e.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent != "nlu_fallback":
+def fallbacks_in_a_row(tracker: Tracker, action: str = "action_bundle_fallback") -> int:
+    """How many of the citizen's latest turns in a row the bot did not understand: this
+    one (the fallback action is running) plus the turns before it answered by the
+    fallback action, whether the NLU (nlu_fallback) or the policy (core fallback) chose it."""
+    turns: list[set[str]] = []
+    for e in tracker.events:
+        if e.get("event") == "user":
+            turns.append(set())
+        elif e.get("event") == "action" and turns and e.get("name"):
+            turns[-1].add(e["name"])
+    count = 1
+    for actions in reversed(turns[:-1]):
+        if action not in actions:
             break
         count += 1
     return count

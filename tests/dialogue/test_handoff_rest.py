@@ -110,5 +110,7 @@ def test_rest_handoff_round_trip(stack, console, people):  # noqa: F811
 
 def test_nlu_fallbacks_in_a_row_hand_over(stack):
     chat = RestChat(stack)
-    replies = [chat.say(t) for t in ("qwzx vbnm", "asdf ghjk lqwe", "zxcv poiu mnbv")]
-    assert "人工客服" in replies[-1] and "人工客服" not in replies[0]
+    replies = [chat.say(t) for t in ("qwzx vbnm", "qwzx vbnm", "qwzx vbnm")]
+    events = [(e["event"], e.get("name") or (e.get("parse_data") or {}).get("intent", {}).get("name"))
+              for e in tracker(stack, chat.sender)["events"] if e["event"] in ("user", "action")]
+    assert "人工客服" in replies[-1] and "人工客服" not in replies[0], events
