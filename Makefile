@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit bench-wechat lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat bench-handoff lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
@@ -59,6 +59,9 @@ bench-submit: init model
 
 bench-wechat: init model
 	$(PY) -m benchmarks.wechat
+
+bench-handoff: init model
+	$(PY) -m benchmarks.handoff
 
 lint: install
 	$(BIN)/ruff check .
