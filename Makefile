@@ -18,6 +18,7 @@ help:
 	@echo "make bench  - training time and parse latency against the baseline"
 	@echo "make bench-submit - application submissions/s through the REST channel"
 	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
+	@echo "make bench-handoff - handoff: console event and agent-message latency, cost per bot turn"
 
 $(STAMP): pyproject.toml constraints.txt
 	@set -e; if [ ! -x $(PY) ]; then \
