@@ -63,13 +63,14 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     page.wait_for_url("**/console/agent/")
     page.wait_for_selector("#live-text:has-text('实时连接正常')")  # the SSE stream is up
     tail = citizen.sender[-4:]
-    item = page.wait_for_selector(f".queue-item[data-state=waiting]:has-text('{tail}')")
-    assert "网页" in item.inner_text()
-    assert item.query_selector(".sla.sla-ok")  # waited under 2 minutes: green
+    waiting = f".queue-item[data-state=waiting]:has-text('{tail}')"
+    page.wait_for_selector(waiting)
+    assert "网页" in page.inner_text(waiting)
+    assert page.query_selector(waiting + " .sla.sla-ok")  # waited under 2 minutes: green
     assert citizen.sender not in page.inner_text("#queue-list")  # the id is masked
     p.shot("agent-queue")
 
-    item.click()
+    page.click(waiting)  # (the live queue redraws its items: click by selector)
     page.wait_for_selector(".msg.from-citizen:has-text('转人工')")
     assert page.is_enabled("#takeover") and not page.is_enabled("#composer-text")
     page.wait_for_selector("#context-body:has-text('新生儿出生')")
