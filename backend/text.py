@@ -1,4 +1,6 @@
-"""The staff layer's Chinese wording, kept as data in backend/console/text.yml."""
+"""The staff layer's Chinese wording, kept as data in backend/console/text.yml, plus
+one file per console's own page texts (backend/console/agent.yml …), merged in by
+section so each console's wording can change without touching the shared file."""
 
 from __future__ import annotations
 
@@ -8,11 +10,19 @@ from pathlib import Path
 import yaml
 
 TEXT_FILE = Path(__file__).resolve().parent / "console" / "text.yml"
+PAGE_FILES = ("agent.yml",)  # beside text.yml; sections of their own
 
 
 @cache
 def texts() -> dict:
-    return yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    data = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    for name in PAGE_FILES:
+        extra = yaml.safe_load((TEXT_FILE.parent / name).read_text(encoding="utf-8")) or {}
+        clash = set(extra) & set(data)
+        if clash:
+            raise ValueError(f"{name}: sections {sorted(clash)} are already in text.yml")
+        data.update(extra)
+    return data
 
 
 def message(code: str, **values) -> str:

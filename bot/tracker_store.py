@@ -28,6 +28,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.handoff import feed as handoff_feed
+from bot.handoff import guard as handoff_guard
 from bot.privacy import crypto
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                  db: str = "rasa.db", username=None, password=None, event_broker=None,
                  login_db=None, query=None, **kwargs: Any) -> None:
         _private_sqlite(dialect, db)
+        handoff_guard.install()  # a paused (taken-over) tracker's slots stay as they are
         crypto.data_key()  # no key, no store: fail at start, not at the first message
         super().__init__(domain, dialect, host, port, db, username, password, event_broker,
                          login_db, query, **kwargs)
@@ -78,7 +81,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
                 data = event.as_dict()
                 session.add(self.SQLEvent(
                     sender_id=tracker.sender_id, type_name=event.type_name,
@@ -86,6 +90,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                     intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                     action_name=data.get("name"), data=seal(data)))
             session.commit()
+        # A taken-over conversation's citizen messages reach the agent's console
+        # (bot.handoff.feed: one in-memory check for every other turn).
+        handoff_feed.on_saved(tracker, new_events)
 
     def purge(self, older_than_seconds: float) -> int:
         """Delete conversations whose newest event is older than the cutoff."""
