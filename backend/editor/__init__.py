@@ -19,7 +19,9 @@ PREFIX = "/api/editor"
 
 
 def routes() -> list[web.RouteDef]:
-    return []  # bundles, synonyms, NLU examples, trainings, models, publish
+    from backend.editor import inbox  # the inbox of real conversations (editui)
+
+    return [*inbox.routes()]  # bundles, synonyms, NLU examples, trainings, models, publish
 
 
 def create_app() -> web.Application:
