@@ -168,5 +168,5 @@ def routes(prefix: str = PREFIX) -> list[web.RouteDef]:
     return [web.get(prefix, list_messages),
             web.get(f"{prefix}/suggestions", suggestions),
             web.get(f"{prefix}/review", list_review),
-            web.post(r"%s/{id:\d+}/example" % prefix, add_example),
-            web.post(r"%s/{id:\d+}/review" % prefix, add_review)]
+            web.post(prefix + r"/{id:\d+}/example", add_example),
+            web.post(prefix + r"/{id:\d+}/review", add_review)]
