@@ -94,11 +94,18 @@ def annotate(text: str, bundle: str | None, phrase: str | None,
     return None
 
 
-async def _add_example(request: web.Request, intent: str, text: str) -> None:
-    """Through the content editor's NLU examples service (the draft version)."""
-    from backend.editor.api import add_nlu_example  # the editor API's own path for examples
+async def _add_example(request: web.Request, intent: str, text: str) -> web.Response | None:
+    """Into the draft through the content store (bot.content.store), exactly as
+    POST /api/editor/nlu/examples adds one: validated, audited as editor.edit."""
+    from bot.content.store import ContentInvalid, ContentStore
 
-    await add_nlu_example(request, intent, text)
+    actor = staff(request).actor(client_ip(request))
+    try:
+        await asyncio.to_thread(ContentStore().add_example, intent, text, actor)
+    except ContentInvalid as exc:
+        return web.json_response({"error": "invalid", "problems": exc.problems}, status=422,
+                                 dumps=dumps)
+    return None
 
 
 async def add_example(request: web.Request) -> web.Response:

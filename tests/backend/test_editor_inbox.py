@@ -168,3 +168,23 @@ def test_annotate_marks_the_bundle_words_in_rasa_form():
         '孩子[上幼儿园]{"entity": "bundle", "value": "school"}'
     assert annotate("随便问问", "newborn", None, names) is None
     assert annotate("随便问问", None, None, names) == "随便问问"
+
+
+def test_one_click_makes_a_message_a_training_example_of_the_draft(server, people, inbox_env):
+    from bot.content.store import EDITOR_EXAMPLES, ContentStore
+
+    editor = logged_in(server, people(EDITOR))
+    messages = editor.call("GET", "/api/editor/inbox").body["messages"]
+    m = next(x for x in messages if x["text"] == "孩子上幼儿园报名怎么弄")
+    missing = editor.call("POST", f"/api/editor/inbox/{m['id']}/example",
+                          {"intent": "ask_bundle", "bundle": "newborn"})
+    assert missing.status == 422 and missing.body["problems"][0]["field"] == "phrase"
+    reply = editor.call("POST", f"/api/editor/inbox/{m['id']}/example",
+                        {"intent": "ask_bundle", "bundle": "newborn", "phrase": "上幼儿园"})
+    assert reply.status == 201, reply.body
+    text = '孩子[上幼儿园]{"entity": "bundle", "value": "newborn"}报名怎么弄'
+    assert reply.body["example"] == {"intent": "ask_bundle", "text": text}
+    assert text in ContentStore().files("draft")[EDITOR_EXAMPLES]
+    again = editor.call("POST", f"/api/editor/inbox/{m['id']}/example",
+                        {"intent": "ask_bundle", "bundle": "newborn", "phrase": "上幼儿园"})
+    assert again.status == 422  # already there: said so, nothing added twice
