@@ -74,8 +74,39 @@ function showProblems(root, problems, messageBox) {
     : t("editor.problems", { n: (problems || []).length }));
 }
 
+// The validators' (English) messages, in the editors' words (text.editor.yml problem_*).
+const PROBLEMS = [
+  [/unknown material '([^']*)'/, (m) => (m[1] ? "problem_unknown_material" : "problem_choose_material")],
+  [/unknown department '([^']*)'/, () => "problem_unknown_department"],
+  [/synonym '([^']*)' names both '([^']*)' and '([^']*)'/, () => "problem_synonym_clash"],
+  [/'([^']*)' already names this bundle/, () => "problem_synonym_known"],
+  [/has no materials/, () => "problem_no_materials"],
+  [/has no items/, () => "problem_no_items"],
+  [/each material needs a 'doc'/, () => "problem_choose_material"],
+  [/missing '([^']*)'/, () => "problem_missing"],
+  [/'([^']*)' must be text/, () => "problem_text"],
+  [/'([^']*)' is not an item of this bundle/, () => "problem_not_an_item"],
+  [/unknown intent/, () => "problem_unknown_intent"],
+  [/unknown entity '([^']*)'/, () => "problem_unknown_entity"],
+  [/the example is empty/, () => "problem_empty_example"],
+  [/this example is already there/, () => "problem_example_exists"],
+  [/one line of at most (\d+)/, () => "problem_example_long"],
+  [/a synonym is one short phrase/, () => "problem_synonym_long"],
+];
+
+function problemWords(message) {
+  for (const [re, key] of PROBLEMS) {
+    const m = String(message || "").match(re);
+    if (m) {
+      const a = m[1] || "";
+      return t(`editor.${key(m)}`, { a: label("editor_fields", a), b: bundleName(m[2] || ""), n: a });
+    }
+  }
+  return message;
+}
+
 function problemText(p) {
-  const words = p.message_zh || p.message || t("editor.invalid_field");
+  const words = p.message_zh || problemWords(p.message) || t("editor.invalid_field");
   const last = String(p.field || "").split(".").pop().replace(/\[\d+\]$/, "");
   const name = last ? label("editor_fields", last) : "";
   return name && name !== last ? `${name}：${words}` : words;
