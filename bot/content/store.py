@@ -478,6 +478,24 @@ class ContentStore:
             return {"version": draft.id}
 
 
+def live_knowledge_base(sessions: sessionmaker | None = None):
+    """The KnowledgeBase of the live content version once something was published through
+    the console (None before: data/ is live)."""
+    from bot.kb.loader import load_knowledge_base
+
+    sessions = sessions or session_factory()
+    try:
+        with sessions.begin() as s:
+            live = s.get(ContentLive, 1)
+            if live is None or live.published_by == "system":
+                return None
+            files = dict(s.get(ContentVersion, s.get(TrainedModel, live.model_id).content_version_id).files)
+    except Exception:  # noqa: BLE001 - before migration 0009: data/
+        return None
+    with materialised(files) as data_dir:
+        return load_knowledge_base(data_dir)
+
+
 def export_to(files: dict[str, str], data_dir: Path) -> None:
     """Replace the editable files of `data_dir` by `files` (a training workspace)."""
     for rel in snapshot(data_dir):

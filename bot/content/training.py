@@ -208,7 +208,8 @@ def run_job(trainings: Trainings, job_id: int) -> str:
     done, trained, cached = 0, [], []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "RASA_CACHE_DIRECTORY": str(cache_dir()), "TF_CPP_MIN_LOG_LEVEL": "2",
-           "RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+           "RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
     cmd = [sys.executable, "-m", "rasa", "train", "--domain", "domain.yml", "--data",
            "data/nlu", "data/rules.yml", "data/stories.yml", "--config", "config.yml",
            "--out", str(ws / "out"), "--fixed-model-name", name]
