@@ -89,7 +89,11 @@ class Models:
         with self._sessions.begin() as s:
             live = s.get(ContentLive, 1)
             if live is not None:
-                return live.model_id
+                current = s.get(TrainedModel, live.model_id)
+                if current is not None and Path(current.path).exists():
+                    return live.model_id
+                s.delete(live)  # its file is gone (models/ cleaned): data/'s model again
+                s.flush()
             store = ContentStore(self._sessions)
             files = snapshot()
             h = files_hash(files)
@@ -107,6 +111,8 @@ class Models:
         model_id = self.register(path, version_id, "system")
         with self._sessions.begin() as s:
             s.add(ContentLive(id=1, model_id=model_id, published_by="system", published_at=now()))
+            self._audit.record("model.publish", actor=SYSTEM, target=f"model:{model_id}",
+                               detail={"content_version": version_id, "why": "first start"}, session=s)
             s.get(TrainedModel, model_id).ever_live = 1
         return model_id
 

@@ -17,6 +17,7 @@ and evaluated next to the live model (bot.content.evaluation).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -98,16 +99,16 @@ class Trainings:
         from bot.content.tables import TrainedModel
 
         model = s.get(TrainedModel, job.model_id) if job.model_id else None
-        evaluation = None
-        if model is not None and model.evaluation:
-            evaluation = model.evaluation
+        evaluation = (model.evaluation or {}).get("result") if model is not None else None
+        components = (model.evaluation or {}).get("components") if model is not None else None
         position = None
         if job.state == "queued":
             position = s.execute(select(Training.id).where(Training.state == "queued",
                                                            Training.id < job.id)).all().__len__()
         return {"id": job.id, "state": job.state, "progress": round(job.progress, 3), "stage": job.stage,
                 "content_version": job.content_version_id, "model": job.model_id,
-                "evaluation": evaluation, "error": job.error, "queue_position": position,
+                "evaluation": evaluation, "components": components, "error": job.error,
+                "queue_position": position,
                 "requested_by": job.requested_by,
                 "created": job.created_at.isoformat() if job.created_at else None,
                 "started": job.started_at.isoformat() if job.started_at else None,
@@ -173,7 +174,20 @@ def workspace(job_id: int, files: dict[str, str]) -> Path:
     if ws.exists():
         shutil.rmtree(ws)
     materialise(files, ws / "data")
-    shutil.copy(train_config(), ws / "config.yml")
+    config = yaml.safe_load(train_config().read_text(encoding="utf-8"))
+    # Files a component reads by path (normalisation table, places) are named by their
+    # content here: Rasa's cache keys a component by its config and training data, so an
+    # edit of only such a file must change the config, or the old component is restored.
+    for component in config.get("pipeline") or []:
+        for key in ("table", "places"):
+            rel = component.get(key)
+            if isinstance(rel, str) and (ws / rel).is_file():
+                digest = hashlib.sha256((ws / rel).read_bytes()).hexdigest()[:12]
+                named = Path(rel).with_name(f"{Path(rel).stem}-{digest}{Path(rel).suffix}")
+                shutil.copy(ws / rel, ws / named)
+                component[key] = named.as_posix()
+    (ws / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                                   encoding="utf-8")
     shutil.copy(ROOT / "domain.yml", ws / "domain.yml")
     return ws
 

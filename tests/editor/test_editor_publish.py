@@ -146,6 +146,15 @@ def _switch(port: int, rasa_model_id: str) -> float:
 def services(database_url, tmp_path_factory):
     """Backend, training worker, action server; the Rasa server comes once a model is live."""
     tmp = tmp_path_factory.mktemp("editor-e2e")
+    # start with nothing published through the console (the test database is shared: an
+    # earlier test may have made the full model of data/ live, which a tiny model can't beat)
+    from sqlalchemy import delete
+
+    from bot.content.tables import ContentLive
+    from bot.db import session_scope
+
+    with session_scope() as s:
+        s.execute(delete(ContentLive))
     env = {**os.environ, "YJS_TRAIN_CONFIG": str(ROOT / "tests" / "fixtures" / "tiny_config.yml"),
            "YJS_MODELS_DIR": str(tmp / "models"), "RASA_CACHE_DIRECTORY": str(tmp / "cache"),
            "YJS_MODEL_POLL": "2", "YJS_EVAL_TOLERANCE": "0.03", "CONSOLE_PORT": str(free_port()),
@@ -165,6 +174,8 @@ def services(database_url, tmp_path_factory):
     start([sys.executable, "-m", "bot.content.worker", "--poll", "0.5"])
     yield {"env": env, "tmp": tmp, "start": start, "backend": f"http://127.0.0.1:{env['CONSOLE_PORT']}",
            "log": tmp / "services.log"}
+    with session_scope() as s:  # leave nothing of ours live for the tests after this one
+        s.execute(delete(ContentLive))
     for p in procs:
         p.terminate()
     for p in procs:
