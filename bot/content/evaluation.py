@@ -72,13 +72,13 @@ def score(data: list[dict], parses: list[dict]) -> dict:
     }
 
 
-def compare(new: dict, live: dict | None, tol: float | None = None) -> dict:
+def compare(new: dict, live: dict | None, tol: float | None = None, data: list[dict] | None = None) -> dict:
     """The evaluation the API shows: new figures, live figures, passed, why, what got worse."""
     tol = tolerance() if tol is None else tol
     out = {k: new[k] for k in ("n", "intent_accuracy", "bundle_accuracy", "per_intent_f1")}
     if live is None:
         return {**out, "live": None, "passed": True, "why": [], "worse": [], "tolerance": tol}
-    data = cases()
+    data = cases() if data is None else data
     why = []
     for key, label in (("intent_accuracy", "意图准确率"), ("bundle_accuracy", "事项识别准确率")):
         if new[key] < live[key] - tol:
