@@ -39,7 +39,15 @@ async def live_model(request: web.Request) -> web.StreamResponse:
     headers = {"ETag": etag, "Cache-Control": "no-store", "filename": f"{live.id}.tar.gz"}
     if sent == etag:
         return web.Response(status=304, headers=headers)
-    return web.FileResponse(live.path, headers={**headers, "Content-Type": "application/gzip"})
+    # not FileResponse: it sets an ETag of its own (mtime-size), and Rasa keys on ours
+    resp = web.StreamResponse(headers={**headers, "Content-Type": "application/gzip"})
+    resp.content_length = live.path.stat().st_size
+    await resp.prepare(request)
+    with open(live.path, "rb") as f:
+        while chunk := await asyncio.to_thread(f.read, 1 << 20):
+            await resp.write(chunk)
+    await resp.write_eof()
+    return resp
 
 
 def add_routes(app: web.Application) -> None:

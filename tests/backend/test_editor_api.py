@@ -206,21 +206,58 @@ def test_export_and_import_round_trip(publisher, tmp_path, monkeypatch):
 
 
 def test_model_server_needs_its_secret_and_answers_304_to_the_etag(server, browser, tmp_path):
+    """Rasa's protocol: the live file with an ETag; 304 for the ETag it has; the new file
+    after a publish. (A real Rasa server pulling it: tests/editor/.)"""
+    from sqlalchemy import delete
+
     from backend.model_server import model_server_secret
-    from bot.content.models import Models
-    from bot.model import model_path
+    from bot.content.tables import ContentLive
+    from bot.db import session_scope
+    from tests.bot.test_content_publish import PUBLISHER, _trained
 
     assert browser.call("GET", "/api/models/live").status == 401
     assert browser.call("GET", "/api/models/live", headers={"Authorization": "Bearer nope"}).status == 401
-    models = Models()
-    if models.live() is None:
-        path = model_path()
-        if not path.exists():
-            pytest.skip("no trained model in models/ (the dialogue tests train it)")
-        models.register_baseline(path)
-    live = models.live()
     auth = {"Authorization": f"Bearer {model_server_secret()}"}
-    first = browser.call("GET", "/api/models/live", headers=auth)
-    assert first.status == 200 and first.headers["ETag"] == live.id
-    again = browser.call("GET", "/api/models/live", headers={**auth, "If-None-Match": live.id})
-    assert again.status == 304
+    with session_scope() as s:
+        s.execute(delete(ContentLive))
+    assert browser.call("GET", "/api/models/live", headers=auth).status == 404
+    from bot.content.models import Models
+
+    try:
+        first, _, _ = _trained(tmp_path, "served-first", passed=True)
+        Models().publish(first, PUBLISHER)
+        got = browser.call("GET", "/api/models/live", headers=auth)
+        assert got.status == 200, (got.status, got.body)
+        assert got.headers.get("ETag", got.headers.get("Etag")) == first, got.headers
+        assert got.body == (tmp_path / "served-first.tar.gz").read_bytes().decode("utf-8", "replace")
+        assert browser.call("GET", "/api/models/live", headers={**auth, "If-None-Match": first}).status == 304
+        second, _, _ = _trained(tmp_path, "served-second", passed=True)
+        Models().publish(second, PUBLISHER)
+        again = browser.call("GET", "/api/models/live", headers={**auth, "If-None-Match": first})
+        assert again.status == 200 and again.headers.get("ETag", again.headers.get("Etag")) == second
+    finally:
+        with session_scope() as s:
+            s.execute(delete(ContentLive))
+
+
+def test_training_progress_streams_as_server_sent_events(editor):
+    """A finished job: one event with its final state, then the stream ends."""
+    from bot.content.training import Trainings
+    from bot.staff.audit import Actor
+
+    trainings = Trainings()
+    job = trainings.request(Actor("test-sse"))
+    assert trainings.claim() == job
+    trainings.progress(job, 0.4, "training LinearIntentClassifier")
+    trainings.finish(job, error="训练失败：某个训练数据文件格式有误。")
+    reply = editor.call("GET", f"/api/editor/trainings/{job}/events")
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/event-stream")
+    events = [line[6:] for line in reply.body.splitlines() if line.startswith("data: ")]
+    import json
+
+    last = json.loads(events[-1])
+    assert last["state"] == "failed" and last["error"].startswith("训练失败")
+    got = editor.call("GET", f"/api/editor/trainings/{job}").body
+    assert got["state"] == "failed" and got["log"][0]["stage"] == "training LinearIntentClassifier"
+    assert editor.call("GET", "/api/editor/trainings/999999").status == 404
+    assert editor.call("GET", "/api/editor/trainings/abc").status == 404
