@@ -1,6 +1,7 @@
 """The staff layer's Chinese wording, kept as data in backend/console/text.yml, plus
-one file per console's own page texts (backend/console/agent.yml …), merged in by
-section so each console's wording can change without touching the shared file."""
+one file per console that needs more (backend/console/text.<name>.yml, e.g.
+text.editor.yml): their sections are merged into text.yml's, so a console's
+wording can grow without every console editing the same file."""
 
 from __future__ import annotations
 
@@ -10,19 +11,18 @@ from pathlib import Path
 import yaml
 
 TEXT_FILE = Path(__file__).resolve().parent / "console" / "text.yml"
-PAGE_FILES = ("agent.yml",)  # beside text.yml; sections of their own
 
 
 @cache
 def texts() -> dict:
-    data = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
-    for name in PAGE_FILES:
-        extra = yaml.safe_load((TEXT_FILE.parent / name).read_text(encoding="utf-8")) or {}
-        clash = set(extra) & set(data)
-        if clash:
-            raise ValueError(f"{name}: sections {sorted(clash)} are already in text.yml")
-        data.update(extra)
-    return data
+    merged = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    for extra in sorted(TEXT_FILE.parent.glob("text.*.yml")):
+        for section, entries in (yaml.safe_load(extra.read_text(encoding="utf-8")) or {}).items():
+            clash = set(merged.get(section, {})) & set(entries)
+            if clash:
+                raise ValueError(f"{extra.name}: {section}.{sorted(clash)[0]} is already in {TEXT_FILE.name}")
+            merged.setdefault(section, {}).update(entries)
+    return merged
 
 
 def message(code: str, **values) -> str:

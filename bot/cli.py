@@ -19,8 +19,12 @@ def _init(_args) -> None:
 
     data_key()  # fail early, before anything is written, when production lacks its key
     upgrade()
+    from bot.content.store import live_knowledge_base
+
     with session_scope() as session:
-        changed = seed(session)
+        # once the console has published, the live content version is what is seeded
+        # (data/ is imported in the console, or exported from it, never silently mixed)
+        changed = seed(session, live_knowledge_base())
     print("knowledge base seeded" if changed else "knowledge base up to date")
     if not _production():
         with session_scope() as session:

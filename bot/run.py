@@ -41,7 +41,19 @@ from bot.staff import first_account_hint
 STOP_TIMEOUT = 15
 
 
-def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
+def model_server_endpoint(console_port: int) -> dict:
+    """Rasa's model-server protocol against our backend (backend/model_server.py): every
+    Rasa server polls the live model (ETag; 304 while unchanged) and loads a published
+    one by itself. YJS_MODEL_POLL: seconds between polls (default 10)."""
+    from bot.config import derived_secret
+
+    url = os.environ.get("YJS_MODEL_SERVER") or f"http://127.0.0.1:{console_port}/api/models/live"
+    return {"url": url, "headers": {"Authorization": f"Bearer {derived_secret('model-server')}"},
+            "wait_time_between_pulls": int(os.environ.get("YJS_MODEL_POLL") or 10)}
+
+
+def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
+                    model_server: dict | None = None) -> Path:
     """Rasa's endpoints: our action server and the SQL tracker store (conversations,
     half-filled forms included, survive restarts). The scale-out path comes from the
     environment: TRACKER_DB_URL (e.g. PostgreSQL), REDIS_URL (lock store: one
@@ -54,6 +66,8 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR) -> Path:
                             "headers": {"Authorization": f"Bearer {actions_secret()}"}},
         "tracker_store": tracker_store_config(os.environ.get("TRACKER_DB_URL"), directory),
     }
+    if model_server:
+        endpoints["models"] = model_server
     if os.environ.get("REDIS_URL"):
         url = urlsplit(os.environ["REDIS_URL"])
         endpoints["lock_store"] = {
@@ -233,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     rasa_port, actions_port = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
     console_port = port("CONSOLE_PORT", 8000)
     model = ensure_model()
-    endpoints = write_endpoints(actions_port)
+    from bot.content.models import Models
+
+    # the first start makes data/'s model live; later the console's publishes decide
+    live = Models().register_baseline(model)
+    endpoints = write_endpoints(actions_port, model_server=model_server_endpoint(console_port))
     actions = Child("action server", action_server_cmd(actions_port),
                     action_server_env(rasa_env()))
     if args.chat:
@@ -267,12 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     server = Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))
     actions.env = action_server_env(rasa_env())  # with the fakes' settings
     backend = Child("backend", backend_cmd())
+    trainer = Child("training worker", [sys.executable, "-m", "bot.content.worker"])
+    print(f"[run] live model {live} (served to Rasa by the backend's model server)", file=sys.stderr)
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
           "(Ctrl-C stops all)", file=sys.stderr)
     print(f"[run] consoles http://127.0.0.1:{console_port}/console/ — {first_account_hint()}",
           file=sys.stderr)
-    return Supervisor([*children, actions, server, backend]).run()
+    # the backend first: it serves the live model the Rasa server pulls at start
+    return Supervisor([*children, backend, actions, server, trainer]).run()
 
 
 if __name__ == "__main__":
