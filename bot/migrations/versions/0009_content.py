@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_content"
-down_revision = "0007_elsewhere"
+down_revision = "0008_handoff"
 branch_labels = None
 depends_on = None
 
