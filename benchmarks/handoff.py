@@ -167,7 +167,7 @@ def _turn_cost(a_port: int, b_port: int) -> tuple[list[float], list[float]]:
     on, off = [], []
     for n in range(TURNS):
         for port, out in ((a_port, on), (b_port, off)) if n % 2 else ((b_port, off), (a_port, on)):
-            sender = f"bench-{port}-{n}-{time.monotonic_ns()}"
+            sender = f"bench.{port}.{n}.{time.monotonic_ns()}"  # a dot: never an openid
             start = time.perf_counter()
             body = _post_rest(port, sender, QUESTION)
             out.append(time.perf_counter() - start)
@@ -211,7 +211,7 @@ def main() -> int:
     try:
         for port in (a_port, b_port):  # warm-up: first turns load lazily
             for n in range(3):
-                _post_rest(port, f"warm-{port}-{n}", QUESTION)
+                _post_rest(port, f"warm.{port}.{n}", QUESTION)
         console_s, delivery_s = _latencies(a_port, console, fake, aes_key)
         on, off = _turn_cost(a_port, b_port)
     finally:
