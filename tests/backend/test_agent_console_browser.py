@@ -106,6 +106,25 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     answer = citizen.say("好的谢谢")
     assert reply in answer, answer
 
+    # a private note, an application look-up, a 12345 work order
+    page.click("#side-tabs button[data-tab=notes]")
+    page.fill("#note-text", "市民想在佛山上户口，已告知派出所办理。")
+    page.click("#note-save")
+    page.wait_for_selector("#note-list .note:has-text('佛山上户口')")
+    page.click("#side-tabs button[data-tab=lookup]")
+    page.fill("#lookup-number", "YJS-20000101-000001")
+    page.click("#lookup-form button[type=submit]")
+    page.wait_for_selector("#lookup-message:has-text('没有找到该编号的申请')")
+    page.click("#side-tabs button[data-tab=ticket]")
+    assert page.input_value("#ticket-summary").startswith("【新生儿出生】")
+    page.select_option("#ticket-category", "request")
+    page.select_option("#ticket-department", "gd_public_security")
+    page.click("#ticket-save")
+    page.wait_for_selector("#ticket-message:has-text('工单已生成')")
+    page.wait_for_selector("#ticket-list .app-card:has-text('求助')")
+    p.shot("agent-work-order")
+    assert reply not in citizen.say("嗯")  # delivered once, not again
+
     page.once("dialog", lambda d: d.accept())  # "确定交还机器人吗？"
     page.click("#release")
     page.wait_for_selector("#conversation-message:has-text('已交还机器人')")

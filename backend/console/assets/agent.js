@@ -646,6 +646,7 @@ function localDate(days) {
 }
 
 let defaultDays = 5;
+const departmentNames = {};
 async function loadTicketOptions() {
   try {
     const data = await api("GET", `${API}/work-orders/options`);
@@ -653,6 +654,7 @@ async function loadTicketOptions() {
       el("option", { value: c.id, text: c.name })));
     $("ticket-department").replaceChildren(...(data.departments || []).map((d) =>
       el("option", { value: d.id, text: d.name })));
+    for (const d of data.departments || []) departmentNames[d.id] = d.name;
     if (data.default_days > 0) defaultDays = data.default_days;
   } catch (err) {
     showMessage($("ticket-message"), err.message);
@@ -667,7 +669,7 @@ function renderWorkOrders() {
     el("div", { class: "app-head" }, el("span", { class: "mono", text: o.number }),
       el("span", { class: "app-status", text: o.category_name || o.category })),
     el("div", { class: "muted", text: t("agent.ticket_line", {
-      department: o.department_name || o.department, deadline: o.deadline ? formatTime(o.deadline).split(" ")[0] : "" }) }),
+      department: o.department_name || departmentNames[o.department] || "", deadline: o.deadline ? formatTime(o.deadline).split(" ")[0] : "" }) }),
     el("div", { class: "reply-text", text: o.summary }))));
   $("ticket-list-title").hidden = orders.length === 0;
 }
