@@ -65,6 +65,7 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     tail = citizen.sender[-4:]
     waiting = f".queue-item[data-state=waiting]:has-text('{tail}')"
     page.wait_for_selector(waiting)
+    page.wait_for_selector(f"{waiting}:has-text('新生儿出生')")
     assert "网页" in page.inner_text(waiting)
     assert page.query_selector(waiting + " .sla.sla-ok")  # waited under 2 minutes: green
     assert citizen.sender not in page.inner_text("#queue-list")  # the id is masked
@@ -92,6 +93,9 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     page.wait_for_selector("#shortcut-menu:not([hidden]) li:has-text('材料')")
     p.shot("agent-shortcuts")
     page.keyboard.press("Enter")
+    page.click("#side-tabs button[data-tab=replies]")
+    page.wait_for_selector("#kb-replies .reply:has-text('材料')")
+    p.shot("agent-replies")
     canned = page.input_value("#composer-text")
     assert "新生儿出生" in canned and "需要准备" in canned and "出生医学证明" in canned, canned
     reply = "您好，户口可以在佛山的派出所办理出生登记，材料清单如下。"
@@ -121,7 +125,7 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     page.select_option("#ticket-department", "gd_public_security")
     page.click("#ticket-save")
     page.wait_for_selector("#ticket-message:has-text('工单已生成')")
-    page.wait_for_selector("#ticket-list .app-card:has-text('求助')")
+    page.wait_for_selector("#ticket-list .app-card:has-text('求助'):has-text('省公安厅')")
     p.shot("agent-work-order")
     assert reply not in citizen.say("嗯")  # delivered once, not again
 

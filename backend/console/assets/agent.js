@@ -106,11 +106,28 @@ function queueItem(conv) {
   return item;
 }
 
+// Until the list items carry bundle_name, learn a bundle's name from one conversation's
+// context (once per bundle), so the queue never shows a bare id.
+const askedNames = new Set();
+function learnBundleNames(list) {
+  for (const c of list) {
+    if (!c.bundle || c.bundle_name || state.bundles[c.bundle] || askedNames.has(c.bundle)) continue;
+    askedNames.add(c.bundle);
+    api("GET", `${API}/conversations/${enc(c.id)}`).then((d) => {
+      if (d.context && d.context.bundle_name) {
+        bundleName(c.bundle, d.context.bundle_name);
+        renderQueue();
+      } else askedNames.delete(c.bundle);
+    }).catch(() => askedNames.delete(c.bundle));
+  }
+}
+
 function renderQueue() {
   const list = state.lists[state.tab];
   const sorted = [...list].sort((a, b) =>
     (a.waiting_since || "9").localeCompare(b.waiting_since || "9"));
   $("queue-list").replaceChildren(...sorted.map(queueItem));
+  learnBundleNames(sorted);
   $("queue-empty").hidden = sorted.length > 0;
   $("queue-empty-title").textContent = t(`agent.empty_${state.tab}`);
   $("queue-empty-hint").textContent = t(`agent.empty_${state.tab}_hint`);
