@@ -16,7 +16,7 @@ const WECHAT_ALLOWANCE = 5;
 
 const state = {
   tab: "waiting",
-  lists: { waiting: [], mine: [], agent: [] },  // "agent": held by any agent
+  lists: { waiting: [], mine: [], agent: [], callback: [] },  // agent: held by any agent
   current: null,          // id of the open conversation
   detail: null,           // its JSON
   bundles: {},            // id → name
@@ -72,11 +72,20 @@ function clock(iso) {
 function myName() { return (session() || {}).username; }
 
 // -- queue -----------------------------------------------------------------------
+// Call-back requests left outside staffed hours: the conversation, answered by taking it over.
+function callbackItem(cb) {
+  return { id: cb.conversation, channel: cb.channel, citizen: cb.citizen, bundle: cb.bundle,
+    state: "callback", requested_at: cb.created_at, last_message: "" };
+}
+
 async function loadQueues() {
-  const results = await Promise.allSettled(["waiting", "mine", "agent"].map((s) =>
-    api("GET", `${API}/conversations?state=${s}`).then((d) => [s, d.conversations || []])));
+  const results = await Promise.allSettled([
+    ...["waiting", "mine", "agent"].map((s) =>
+      api("GET", `${API}/conversations?state=${s}`).then((d) => [s, d.conversations || []])),
+    api("GET", `${API}/callbacks?state=open`).then((d) => ["callback", (d.callbacks || []).map(callbackItem)]),
+  ]);
   for (const r of results) if (r.status === "fulfilled") state.lists[r.value[0]] = r.value[1];
-  for (const s of ["waiting", "mine", "agent"]) $(`count-${s}`).textContent = String(state.lists[s].length);
+  for (const s of Object.keys(state.lists)) $(`count-${s}`).textContent = String(state.lists[s].length);
   renderQueue();
   const bad = results.find((r) => r.status === "rejected");
   if (bad) setLive(false, bad.reason.message);
@@ -84,10 +93,15 @@ async function loadQueues() {
 
 function queueItem(conv) {
   const waited = conv.state === "waiting" ? waitedSeconds(conv.waiting_since) : null;
-  const timer = waited === null
+  let timer = waited === null
     ? el("span", { class: "state-tag", text: label("conversation_states", conv.state) })
     : el("span", { class: `sla ${slaClass(waited)}`, "data-since": conv.waiting_since,
       title: t("agent.waited_title"), text: duration(waited) });
+  if (conv.state === "callback") {
+    timer = el("span", { class: "state-tag", text: t("agent.callback_at", { time: clock(conv.requested_at) }) });
+  }
+  const flag = conv.callback && conv.state !== "callback"
+    ? el("span", { class: "flag", text: t("agent.callback_flag") }) : null;
   const holder = conv.agent && conv.agent !== myName()
     ? el("span", { class: "muted", text: t("agent.held_by", { agent: conv.agent }) }) : null;
   const item = el("li", {
@@ -99,7 +113,7 @@ function queueItem(conv) {
     el("span", { class: "citizen", text: conv.citizen || t("agent.citizen") }),
     el("span", { class: "spacer" }), timer),
   el("div", { class: "line2" },
-    el("span", { class: "bundle", text: bundleName(conv.bundle, conv.bundle_name) }), holder),
+    el("span", { class: "bundle", text: bundleName(conv.bundle, conv.bundle_name) }), flag, holder),
   el("div", { class: "line3", text: lastText(conv) }));
   item.addEventListener("click", () => openConversation(conv.id));
   item.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(conv.id); });
