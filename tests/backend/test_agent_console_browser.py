@@ -1,10 +1,12 @@
 """The agent workbench in a real browser (Debian's Chromium, headless, Playwright)
 against the real stack: Rasa + action server (REST channel) and `python -m backend`.
-A citizen asks about a bundle and says 转人工; an agent logs in, sees the conversation
-waiting with its bundle and SLA colour, opens it, takes it over, answers (with a
-canned reply from the knowledge base, picked with "/"), sees the citizen's next message
-arrive live, and releases it; the citizen gets the reply on their next call and the
-bot answers again. Screenshots at 1366×768 go to results/screenshots/ (agent-*.png)."""
+A citizen asks about a bundle, starts an application for two of its items and says
+转人工; an agent logs in, sees the conversation waiting with its bundle and SLA colour,
+opens it (context: the draft, its items and materials), takes it over, sees the
+citizen's next message arrive live, answers (after trying a canned reply from the
+knowledge base, picked with "/"), adds a note, looks up a number, files a 转工单 and
+releases it; the citizen gets the reply on their next call and the bot answers again.
+Screenshots at 1366×768 go to results/screenshots/ (agent-*.png)."""
 
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
         chromium, console_url, rasa_stack, people):  # noqa: F811 - chromium is the fixture
     citizen = RestChat(rasa_stack)
     assert "出生" in citizen.say("孩子出生要办什么")
-    assert "人工" in citizen.say("转人工")
+    started = citizen.say("我要申请")
+    chosen = citizen.say("1 3")
+    assert "人工" in citizen.say("转人工"), (started, chosen)
 
     agent = people(AGENT, prefix="hotline")
     p = Page(chromium, console_url)
@@ -75,6 +79,10 @@ def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(
     page.wait_for_selector(".msg.from-citizen:has-text('转人工')")
     assert page.is_enabled("#takeover") and not page.is_enabled("#composer-text")
     page.wait_for_selector("#context-body:has-text('新生儿出生')")
+    context = page.inner_text("#context-body")
+    assert "申请草稿" in context and "出生医学证明签发" in context and "户口登记" in context
+    assert "居民身份证" in context  # the draft's merged materials
+    p.shot("agent-context")
     page.wait_for_selector("#conversation-meta:has-text('新生儿出生')")
     page.click("#takeover")
     page.wait_for_selector("#composer-text:not([disabled])")

@@ -458,7 +458,9 @@ function renderContext() {
   const items = (c.items || []).map((i) => (typeof i === "string" ? i : i.name || i.key));
   const draft = c.draft;
   const materials = ((draft && draft.materials) || c.materials || [])
-    .map((m) => (typeof m === "string" ? m : m.name)).filter(Boolean);
+    .filter((m) => typeof m === "string" || !m.produced_by)  // made by the items themselves
+    .map((m) => (typeof m === "string" ? m : (m.holder ? `${m.name}（${m.holder}）` : m.name)))
+    .filter(Boolean);
   const apps = c.applications || [];
   const blocks = [dl([
     [t("agent.f_bundle"), bundleId ? bundleName(bundleId, c.bundle_name) : null],
