@@ -100,8 +100,12 @@ function queueItem(conv) {
   if (conv.state === "callback") {
     timer = el("span", { class: "state-tag", text: t("agent.callback_at", { time: clock(conv.requested_at) }) });
   }
-  const flag = conv.callback && conv.state !== "callback"
+  let flag = conv.callback && conv.state !== "callback"
     ? el("span", { class: "flag", text: t("agent.callback_flag") }) : null;
+  if (conv.state === "waiting" && conv.paused) {
+    // its agent's console went away: the bot is still silent, so someone must take it
+    flag = el("span", { class: "flag", title: t("agent.orphaned_hint"), text: t("agent.orphaned_flag") });
+  }
   const holder = conv.agent && conv.agent !== myName()
     ? el("span", { class: "muted", text: t("agent.held_by", { agent: conv.agent }) }) : null;
   const item = el("li", {
