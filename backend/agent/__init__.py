@@ -30,6 +30,7 @@ from backend.staff.auth import boundary, deny, services, staff
 from bot import messages, senders
 from bot.applications.service import NotFound
 from bot.handoff.service import AGENT, Handoff, HandoffError
+from bot.kb.service import UnknownBundle
 from bot.privacy.masking import mask_text
 from bot.staff.accounts import AGENT as AGENT_ROLE
 
@@ -99,7 +100,9 @@ async def list_conversations(request: web.Request) -> web.Response:
     if state not in LIST_STATES:
         return fail("bad_request", detail=f"state: {'|'.join(LIST_STATES)}")
     rows = await asyncio.to_thread(svc(request).conversations, state, staff(request).account_id)
-    return ok({"conversations": [c.summary() for c in rows]})
+    names = {b.id: b.name for b in request.config_dict[APPS].kb.bundles()}
+    return ok({"conversations": [{**c.summary(), "bundle_name": names.get(c.summary()["bundle"])}
+                                 for c in rows]})
 
 
 def _context(request: web.Request, conv) -> dict:
@@ -348,53 +351,29 @@ async def callbacks(request: web.Request) -> web.Response:
 
 
 async def canned_replies(request: web.Request) -> web.Response:
-    """Replies generated from the knowledge base for a bundle (?bundle=id, or the
-    conversation's: ?conversation=id): materials, departments, time limits, fees."""
+    """Replies built from the knowledge base for a bundle (?bundle=id, or the
+    conversation's: ?conversation=id; ?items=a,b for the chosen items) — materials,
+    departments, time limits, where online — plus the general ones (backend/agent/
+    replies.py, wording in data/messages/agent_replies.yml)."""
+    from backend.agent.replies import canned, general_replies
+
     apps = request.config_dict[APPS]
     bundle_id = request.query.get("bundle")
-    if not bundle_id and request.query.get("conversation"):
+    items = [k for k in request.query.get("items", "").split(",") if k.strip()]
+    if request.query.get("conversation"):
         try:
             conv = await asyncio.to_thread(svc(request).get, request.query["conversation"])
         except HandoffError as exc:
             return handoff_error(exc)
-        bundle_id = (conv.context or {}).get("bundle")
+        bundle_id = bundle_id or (conv.context or {}).get("bundle")
+    general = general_replies()
     if not bundle_id:
-        return ok({"bundle": None, "replies": []})
+        return ok({"bundle": None, "replies": [], "general": general})
     try:
-        replies = await asyncio.to_thread(_canned, apps.kb, bundle_id)
-    except Exception:  # noqa: BLE001 - an unknown bundle id
+        replies = await asyncio.to_thread(canned, apps.kb, bundle_id, items)
+    except UnknownBundle:
         return fail("not_found")
-    return ok({"bundle": bundle_id, "replies": replies})
-
-
-def _canned(kb, bundle_id: str) -> list[dict]:
-    b = kb.bundle(bundle_id)
-    materials = kb.materials(bundle_id)
-    out = [{"id": "overview", "title": f"{b.name}：包含事项",
-            "text": f"“{b.name}”包含以下事项：" + "；".join(
-                f"{i + 1}. {it.name}（{it.department.name}）" for i, it in enumerate(b.items)) + "。"},
-           {"id": "materials", "title": f"{b.name}：所需材料",
-            "text": f"办理“{b.name}”需要准备：" + "；".join(
-                f"{i + 1}. {m.name}" for i, m in enumerate(materials)) + "。"}]
-    depts = []
-    for it in b.items:
-        if it.department.name not in depts:
-            depts.append(it.department.name)
-    out.append({"id": "departments", "title": f"{b.name}：办理部门",
-                "text": f"“{b.name}”由{b.lead_department.name}牵头，涉及" + "、".join(depts)
-                        + f"。可到{b.lead_department.where}办理。"})
-    limits = [f"{it.name}{it.time_limit_committed}" for it in b.items if it.time_limit_committed]
-    if limits:
-        out.append({"id": "time_limits", "title": f"{b.name}：办理时限",
-                    "text": "承诺时限：" + "；".join(limits) + "。"})
-    fees = {it.fee for it in b.items if it.fee}
-    if fees:
-        out.append({"id": "fees", "title": f"{b.name}：收费",
-                    "text": "收费情况：" + "；".join(f"{it.name}：{it.fee}" for it in b.items if it.fee) + "。"})
-    if b.channels:
-        out.append({"id": "online", "title": f"{b.name}：办理渠道",
-                    "text": "可以通过以下渠道办理：" + "、".join(b.channels) + "。"})
-    return out
+    return ok({"bundle": bundle_id, "replies": replies, "general": general})
 
 
 async def lookup_application(request: web.Request) -> web.Response:

@@ -205,7 +205,7 @@ class Handoff:
                 row.reason = reason
                 if staffed:
                     row.state, row.waiting_since = WAITING, at
-                else:
+                elif not self._open_callbacks(s, [row.id]):  # one open ticket is enough
                     s.add(CallbackTicket(conversation_id=row.id, created_at=at, state="open"))
             row.updated_at = at
             ahead = 0
@@ -462,7 +462,13 @@ class Handoff:
 
     def take_pending(self, sender: str, after: int = 0) -> list[MessageView]:
         """Queued messages for a mini-program or REST citizen, marked delivered as they
-        are handed over (each is handed over once)."""
+        are handed over (each is handed over once). The REST channel asks on every turn,
+        so the usual answer (nothing) costs one indexed read and no write transaction."""
+        with self._sessions() as s:
+            if s.execute(select(HandoffMessage.id).where(
+                    HandoffMessage.sender == sender, HandoffMessage.status == QUEUED,
+                    HandoffMessage.id > after).limit(1)).first() is None:
+                return []
         with self._sessions.begin() as s:
             rows = s.execute(select(HandoffMessage).where(
                 HandoffMessage.sender == sender, HandoffMessage.status == QUEUED,

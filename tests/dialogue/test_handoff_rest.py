@@ -114,3 +114,10 @@ def test_nlu_fallbacks_in_a_row_hand_over(stack):
     events = [(e["event"], e.get("name") or (e.get("parse_data") or {}).get("intent", {}).get("name"))
               for e in tracker(stack, chat.sender)["events"] if e["event"] in ("user", "action")]
     assert "人工客服" in replies[-1] and "人工客服" not in replies[0], events
+
+
+def test_a_bad_rating_hands_over(stack):
+    chat = RestChat(stack)
+    chat.say("孩子出生要办什么")
+    answer = chat.say("非常不满意")
+    assert "很抱歉这次没让您满意" in answer and "人工客服" in answer, answer

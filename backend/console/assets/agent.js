@@ -16,7 +16,7 @@ const WECHAT_ALLOWANCE = 5;
 
 const state = {
   tab: "waiting",
-  lists: { waiting: [], mine: [], agent: [] },  // "agent": held by any agent
+  lists: { waiting: [], mine: [], agent: [], callback: [] },  // agent: held by any agent
   current: null,          // id of the open conversation
   detail: null,           // its JSON
   bundles: {},            // id → name
@@ -72,11 +72,20 @@ function clock(iso) {
 function myName() { return (session() || {}).username; }
 
 // -- queue -----------------------------------------------------------------------
+// Call-back requests left outside staffed hours: the conversation, answered by taking it over.
+function callbackItem(cb) {
+  return { id: cb.conversation, channel: cb.channel, citizen: cb.citizen, bundle: cb.bundle,
+    state: "callback", requested_at: cb.created_at, last_message: "" };
+}
+
 async function loadQueues() {
-  const results = await Promise.allSettled(["waiting", "mine", "agent"].map((s) =>
-    api("GET", `${API}/conversations?state=${s}`).then((d) => [s, d.conversations || []])));
+  const results = await Promise.allSettled([
+    ...["waiting", "mine", "agent"].map((s) =>
+      api("GET", `${API}/conversations?state=${s}`).then((d) => [s, d.conversations || []])),
+    api("GET", `${API}/callbacks?state=open`).then((d) => ["callback", (d.callbacks || []).map(callbackItem)]),
+  ]);
   for (const r of results) if (r.status === "fulfilled") state.lists[r.value[0]] = r.value[1];
-  for (const s of ["waiting", "mine", "agent"]) $(`count-${s}`).textContent = String(state.lists[s].length);
+  for (const s of Object.keys(state.lists)) $(`count-${s}`).textContent = String(state.lists[s].length);
   renderQueue();
   const bad = results.find((r) => r.status === "rejected");
   if (bad) setLive(false, bad.reason.message);
@@ -84,10 +93,19 @@ async function loadQueues() {
 
 function queueItem(conv) {
   const waited = conv.state === "waiting" ? waitedSeconds(conv.waiting_since) : null;
-  const timer = waited === null
+  let timer = waited === null
     ? el("span", { class: "state-tag", text: label("conversation_states", conv.state) })
     : el("span", { class: `sla ${slaClass(waited)}`, "data-since": conv.waiting_since,
       title: t("agent.waited_title"), text: duration(waited) });
+  if (conv.state === "callback") {
+    timer = el("span", { class: "state-tag", text: t("agent.callback_at", { time: clock(conv.requested_at) }) });
+  }
+  let flag = conv.callback && conv.state !== "callback"
+    ? el("span", { class: "flag", text: t("agent.callback_flag") }) : null;
+  if (conv.state === "waiting" && conv.paused) {
+    // its agent's console went away: the bot is still silent, so someone must take it
+    flag = el("span", { class: "flag", title: t("agent.orphaned_hint"), text: t("agent.orphaned_flag") });
+  }
   const holder = conv.agent && conv.agent !== myName()
     ? el("span", { class: "muted", text: t("agent.held_by", { agent: conv.agent }) }) : null;
   const item = el("li", {
@@ -99,11 +117,27 @@ function queueItem(conv) {
     el("span", { class: "citizen", text: conv.citizen || t("agent.citizen") }),
     el("span", { class: "spacer" }), timer),
   el("div", { class: "line2" },
-    el("span", { class: "bundle", text: bundleName(conv.bundle, conv.bundle_name) }), holder),
+    el("span", { class: "bundle", text: bundleName(conv.bundle, conv.bundle_name) }), flag, holder),
   el("div", { class: "line3", text: lastText(conv) }));
   item.addEventListener("click", () => openConversation(conv.id));
   item.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(conv.id); });
   return item;
+}
+
+// Until the list items carry bundle_name, learn a bundle's name from one conversation's
+// context (once per bundle), so the queue never shows a bare id.
+const askedNames = new Set();
+function learnBundleNames(list) {
+  for (const c of list) {
+    if (!c.bundle || c.bundle_name || state.bundles[c.bundle] || askedNames.has(c.bundle)) continue;
+    askedNames.add(c.bundle);
+    api("GET", `${API}/conversations/${enc(c.id)}`).then((d) => {
+      if (d.context && d.context.bundle_name) {
+        bundleName(c.bundle, d.context.bundle_name);
+        renderQueue();
+      } else askedNames.delete(c.bundle);
+    }).catch(() => askedNames.delete(c.bundle));
+  }
 }
 
 function renderQueue() {
@@ -111,6 +145,7 @@ function renderQueue() {
   const sorted = [...list].sort((a, b) =>
     (a.waiting_since || "9").localeCompare(b.waiting_since || "9"));
   $("queue-list").replaceChildren(...sorted.map(queueItem));
+  learnBundleNames(sorted);
   $("queue-empty").hidden = sorted.length > 0;
   $("queue-empty-title").textContent = t(`agent.empty_${state.tab}`);
   $("queue-empty-hint").textContent = t(`agent.empty_${state.tab}_hint`);
@@ -427,7 +462,9 @@ function renderContext() {
   const items = (c.items || []).map((i) => (typeof i === "string" ? i : i.name || i.key));
   const draft = c.draft;
   const materials = ((draft && draft.materials) || c.materials || [])
-    .map((m) => (typeof m === "string" ? m : m.name)).filter(Boolean);
+    .filter((m) => typeof m === "string" || !m.produced_by)  // made by the items themselves
+    .map((m) => (typeof m === "string" ? m : (m.holder ? `${m.name}（${m.holder}）` : m.name)))
+    .filter(Boolean);
   const apps = c.applications || [];
   const blocks = [dl([
     [t("agent.f_bundle"), bundleId ? bundleName(bundleId, c.bundle_name) : null],
@@ -646,6 +683,7 @@ function localDate(days) {
 }
 
 let defaultDays = 5;
+const departmentNames = {};
 async function loadTicketOptions() {
   try {
     const data = await api("GET", `${API}/work-orders/options`);
@@ -653,6 +691,7 @@ async function loadTicketOptions() {
       el("option", { value: c.id, text: c.name })));
     $("ticket-department").replaceChildren(...(data.departments || []).map((d) =>
       el("option", { value: d.id, text: d.name })));
+    for (const d of data.departments || []) departmentNames[d.id] = d.name;
     if (data.default_days > 0) defaultDays = data.default_days;
   } catch (err) {
     showMessage($("ticket-message"), err.message);
@@ -667,7 +706,7 @@ function renderWorkOrders() {
     el("div", { class: "app-head" }, el("span", { class: "mono", text: o.number }),
       el("span", { class: "app-status", text: o.category_name || o.category })),
     el("div", { class: "muted", text: t("agent.ticket_line", {
-      department: o.department_name || o.department, deadline: o.deadline ? formatTime(o.deadline).split(" ")[0] : "" }) }),
+      department: o.department_name || departmentNames[o.department] || "", deadline: o.deadline ? formatTime(o.deadline).split(" ")[0] : "" }) }),
     el("div", { class: "reply-text", text: o.summary }))));
   $("ticket-list-title").hidden = orders.length === 0;
 }

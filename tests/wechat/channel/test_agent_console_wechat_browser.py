@@ -2,7 +2,8 @@
 with the WeChat channel, the loopback fake of WeChat's API, `python -m backend`): the
 composer shows the 48-hour customer-service window and the 5-message allowance, a sent
 reply uses one of them, and a reply WeChat refuses is shown as not delivered with the
-reason — never as sent — and stays in the composer for another try."""
+reason — never as sent — and stays in the composer for another try; then the agent
+transfers the conversation to a colleague with a note."""
 
 from __future__ import annotations
 
@@ -87,4 +88,16 @@ def test_the_composer_shows_the_window_and_a_refused_reply_is_not_shown_as_sent(
     assert page.query_selector(f".msg.from-agent[data-status=sent]:has-text('{refused}')") is None
     assert refused not in _cs_texts(wechat, openid)
     p.shot("agent-wechat-refused")
+
+    # hand it to a colleague, with a note: it leaves 我的 and the composer locks
+    colleague = people(AGENT, prefix="oa-colleague")
+    page.click("#transfer")
+    page.wait_for_selector(f"#transfer-to option[value='{colleague.username}']", state="attached")
+    page.select_option("#transfer-to", colleague.username)
+    page.fill("#transfer-note", "市民问户口，已发材料清单")
+    page.click("#transfer-confirm")
+    page.wait_for_selector(f"#conversation-meta:has-text('坐席 {colleague.username} 处理中')")
+    assert not page.is_enabled("#composer-text")
+    page.click("#side-tabs button[data-tab=notes]")
+    page.wait_for_selector(f"#note-list .note:has-text('转交给 {colleague.username}')")
     p.close()

@@ -178,6 +178,16 @@ def test_follower_to_agent_and_back(sim, wechat_stack, wechat, backend):
     assert [c for c in wechat.calls("cgi-bin/message/custom/send")
             if c["body"]["touser"] == openid and c["body"]["text"]["content"] == text]
 
+    # WeChat refuses (the window closed on its side): 502, stored failed, never "sent"
+    wechat.set_window(openid, False)
+    refused = agent.post(f"/api/agent/conversations/{cid}/messages", {"text": "还在吗？"})
+    assert refused.status_code == 502 and refused.json()["sent"]["status"] == "failed"
+    assert refused.json()["sent"]["error"] == "wechat_45015"
+    shown = agent.get(f"/api/agent/conversations/{cid}").json()["messages"]
+    assert [m["status"] for m in shown if m["from"] == "agent"] == ["sent", "failed"]
+    assert "还在吗？" not in _cs_texts(wechat, openid)
+    wechat.set_window(openid, True)
+
     # release: the citizen is told, and the bot answers again in context (newborn)
     rel = agent.post(f"/api/agent/conversations/{cid}/release")
     assert rel.status_code == 200, rel.text
