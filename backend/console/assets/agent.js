@@ -3,7 +3,7 @@
 // is down), take over / transfer / release, the composer with the Official Account's
 // 48-hour window and 5-message allowance, the context panel, canned replies from the
 // knowledge base and the agent's own "/" short-cuts, notes, look-up and 转工单.
-// Every text comes from /console/text.json (backend/console/agent.yml); nothing here
+// Every text comes from /console/text.json (backend/console/text.agent.yml); nothing here
 // writes HTML from data.
 import { api, boot, el, formatTime, label, session, showMessage, t } from "./console.js";
 
