@@ -592,7 +592,8 @@ function metric(caption, value, live) {
         text: `${delta >= 0 ? "+" : ""}${(delta * 100).toFixed(1)}` })));
 }
 
-function renderEvaluation(ev, model) {
+function renderEvaluation(record, model) {
+  const ev = (record && record.result) || record || {};
   const live = ev.live || {};
   const box = $("eval-body");
   const why = ev.why || [];
