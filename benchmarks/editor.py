@@ -40,7 +40,7 @@ def _scratch(tiny: bool) -> Path:
                       YJS_MODELS_DIR=str(tmp / "models"),
                       RASA_CACHE_DIRECTORY=str(tmp / "cache-trainer"),
                       RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-                      SQLALCHEMY_SILENCE_UBER_WARNING="1")
+                      SQLALCHEMY_SILENCE_UBER_WARNING="1", LOG_LEVEL="WARNING")
     os.environ.pop("TRACKER_DB_URL", None)
     if tiny:
         os.environ["YJS_TRAIN_CONFIG"] = str(ROOT / "tests" / "fixtures" / "tiny_config.yml")
@@ -88,6 +88,10 @@ def _plain_rasa_train(files: dict[str, str], tmp: Path) -> dict:
     return {"seconds": round(seconds, 1)}
 
 
+def say(*args) -> None:
+    print(*args, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny config and NLU (a quick check)")
@@ -99,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     from bot.content.training import Trainings
     from bot.staff.audit import Actor
 
+    import logging
+
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "bot", "nlu"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     store, trainings, actor = ContentStore(), Trainings(), Actor("bench-editor")
     if args.tiny:
         data = tmp / "data"
@@ -113,23 +122,23 @@ def main(argv: list[str] | None = None) -> int:
     files = store.files(version)
     cores = os.cpu_count()
 
-    print(f"editor benchmark ({'tiny' if args.tiny else 'full data'}), {cores} cores, scratch {tmp}")
+    say(f"editor benchmark ({'tiny' if args.tiny else 'full data'}), {cores} cores, scratch {tmp}")
     full = _train_through_the_trainer(trainings, version)
-    print(f"  full training via the trainer: {full['train_seconds']} s training "
+    say(f"  full training via the trainer: {full['train_seconds']} s training "
           f"({full['job_seconds']} s with data export and evaluation)")
     plain = _plain_rasa_train(files, tmp)
-    print(f"  plain rasa train, same data:   {plain['seconds']} s")
+    say(f"  plain rasa train, same data:   {plain['seconds']} s")
 
     bundle = store.bundle("newborn")
     bundle["description"] = bundle["description"] + "（基准测试修改）"
     store.put_bundle("newborn", bundle, actor)
     responses = _train_through_the_trainer(trainings, "draft")
-    print(f"  responses-only retrain:        {responses['train_seconds']} s training, "
+    say(f"  responses-only retrain:        {responses['train_seconds']} s training, "
           f"{len(responses['cached'])} components from cache, trained {responses['trained']}")
 
     store.add_synonym("newborn", "添丁进口", actor)
     nlu = _train_through_the_trainer(trainings, "draft")
-    print(f"  NLU retrain (one synonym):     {nlu['train_seconds']} s training, "
+    say(f"  NLU retrain (one synonym):     {nlu['train_seconds']} s training, "
           f"{len(nlu['cached'])} from cache, trained {nlu['trained']}")
 
     result = {"cores": cores, "tiny": args.tiny, "full": full, "plain_rasa_train": plain,
@@ -137,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
               "ratio_trainer_vs_plain": round(full["train_seconds"] / plain["seconds"], 2),
               "ratio_responses_vs_full": round(responses["train_seconds"] / full["train_seconds"], 2),
               "ratio_nlu_vs_full": round(nlu["train_seconds"] / full["train_seconds"], 2)}
-    print(f"  ratios: trainer/plain {result['ratio_trainer_vs_plain']}, "
+    say(f"  ratios: trainer/plain {result['ratio_trainer_vs_plain']}, "
           f"responses-only/full {result['ratio_responses_vs_full']}, "
           f"synonym/full {result['ratio_nlu_vs_full']}")
     out = ROOT / "results" / ("bench-editor-tiny.json" if args.tiny else "bench-editor.json")

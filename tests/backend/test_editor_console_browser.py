@@ -154,6 +154,19 @@ def test_editor_edits_a_bundle_sees_problems_by_the_field_and_the_diff_in_words(
     assert "一件事「新生儿出生」" in words and "常用说法" in words and "添丁" in words
     assert "承诺工作日" in words and "出生医学证明签发" in words  # the item by its name
     p.shot("editor-bundle-diff")
+
+    # an NLU example: an empty one is refused next to its field, a real one joins the draft
+    p.page.click("a[data-section=nlu]")
+    p.page.wait_for_selector("#nlu-intent option[value=ask_materials]", state="attached")
+    p.page.select_option("#nlu-intent", "ask_materials")
+    p.page.click("#nlu-add")
+    p.page.wait_for_selector("label.field:has(#nlu-text) .field-error")
+    assert "请填写" in p.page.inner_text("label.field:has(#nlu-text) .field-error")
+    p.page.fill("#nlu-text", "[添丁](bundle)了要准备啥")
+    p.page.click("#nlu-add")
+    p.page.wait_for_selector("#nlu-table tbody tr:has-text('添丁')")
+    assert "问材料" in p.page.inner_text("#nlu-table tbody")
+    p.shot("editor-nlu")
     p.close()
 
 
