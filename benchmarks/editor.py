@@ -99,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tmp = _scratch(args.tiny)
 
+    import logging
+
     from bot.content.store import ContentStore
     from bot.content.training import Trainings
     from bot.staff.audit import Actor
-
-    import logging
 
     logging.getLogger().setLevel(logging.WARNING)
     for name in ("rasa", "tensorflow", "absl", "bot", "nlu"):
