@@ -10,6 +10,7 @@ from bot.staff.audit import Actor
 
 def test_a_failed_training_says_why_in_plain_words(database_url, tmp_path, monkeypatch):
     broken = tmp_path / "config.yml"
+    # an unknown component: Rasa stops at building the graph, before reading any data
     broken.write_text("recipe: default.v1\nlanguage: zh\npipeline:\n  - name: NoSuchComponent\n"
                       "policies:\n  - name: RulePolicy\n", encoding="utf-8")
     monkeypatch.setenv("YJS_TRAIN_CONFIG", str(broken))
