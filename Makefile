@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit bench-wechat bench-handoff lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat bench-handoff bench-editor lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-submit - application submissions/s through the REST channel"
 	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
 	@echo "make bench-handoff - handoff: console event and agent-message latency, cost per bot turn"
+	@echo "make bench-editor - editors' training vs plain rasa train, responses-only retrain (cache)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -63,6 +64,9 @@ bench-wechat: init model
 
 bench-handoff: init model
 	$(PY) -m benchmarks.handoff
+
+bench-editor: install
+	$(PY) -m benchmarks.editor $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -196,7 +196,8 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         for child in self.children:
-            child.start()
+            if child.proc is None or child.proc.poll() is not None:  # not started beforehand
+                child.start()
         try:
             while not self.stopping:
                 for child in self.children:
@@ -292,7 +293,15 @@ def main(argv: list[str] | None = None) -> int:
           "(Ctrl-C stops all)", file=sys.stderr)
     print(f"[run] consoles http://127.0.0.1:{console_port}/console/ — {first_account_hint()}",
           file=sys.stderr)
-    # the backend first: it serves the live model the Rasa server pulls at start
+    # the backend first: it serves the live model the Rasa server pulls as it starts
+    backend.start()
+    try:
+        if not wait_until_up(f"http://127.0.0.1:{console_port}/healthz", 120, backend.proc):
+            print("[run] the backend did not come up; Rasa will pull the model once it does",
+                  file=sys.stderr)
+    except KeyboardInterrupt:
+        backend.stop()
+        raise
     return Supervisor([*children, backend, actions, server, trainer]).run()
 
 

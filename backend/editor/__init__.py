@@ -269,7 +269,9 @@ async def servers(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
-    return [
+    from backend.editor import inbox  # the inbox of real conversations (editui)
+
+    return [*inbox.routes(),
         web.get("/bundles", list_bundles),
         web.get("/bundles/{id}", get_bundle),
         web.put("/bundles/{id}", put_bundle),

@@ -13,7 +13,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,7 +60,11 @@ def editor_site(database_url, tmp_path_factory):
     env.pop("YJS_TRUSTED_PROXIES", None)
     env.update(CONSOLE_PORT=str(port), DATABASE_URL=database_url, YJS_VAR_DIR=str(var),
                TRACKER_DB_URL=_tracker(var / "tracker.db"),
+               # a tiny training (tests/fixtures/tiny_config.yml; small NLU, see the training test)
+               YJS_TRAIN_CONFIG=str(ROOT / "tests" / "fixtures" / "tiny_config.yml"),
+               YJS_MODELS_DIR=str(var / "models"), RASA_CACHE_DIRECTORY=str(var / "cache"),
                RASA_SERVERS=f"http://127.0.0.1:{free_port()}")  # nobody there: shown as down
+    _nothing_live()
     procs, logs = [], []
     for name, cmd in (("backend", [sys.executable, "-m", "backend"]),
                       ("worker", [sys.executable, "-m", "bot.content.worker", "--poll", "0.3"])):
@@ -81,6 +84,18 @@ def editor_site(database_url, tmp_path_factory):
                 p.kill()
         for log in logs:
             log.close()
+        _nothing_live()
+
+
+def _nothing_live() -> None:
+    """The test database is shared: no model of another test is live before or after."""
+    from sqlalchemy import delete
+
+    from bot.content.tables import ContentLive
+    from bot.db import session_scope
+
+    with session_scope() as s:
+        s.execute(delete(ContentLive))
 
 
 def _login(p: Page, person) -> None:
@@ -139,4 +154,108 @@ def test_editor_edits_a_bundle_sees_problems_by_the_field_and_the_diff_in_words(
     assert "一件事「新生儿出生」" in words and "常用说法" in words and "添丁" in words
     assert "承诺工作日" in words and "出生医学证明签发" in words  # the item by its name
     p.shot("editor-bundle-diff")
+
+    # an NLU example: an empty one is refused next to its field, a real one joins the draft
+    p.page.click("a[data-section=nlu]")
+    p.page.wait_for_selector("#nlu-intent option[value=ask_materials]", state="attached")
+    p.page.select_option("#nlu-intent", "ask_materials")
+    p.page.click("#nlu-add")
+    p.page.wait_for_selector("label.field:has(#nlu-text) .field-error")
+    assert "请填写" in p.page.inner_text("label.field:has(#nlu-text) .field-error")
+    p.page.fill("#nlu-text", "[添丁](bundle)了要准备啥")
+    p.page.click("#nlu-add")
+    p.page.wait_for_selector("#nlu-table tbody tr:has-text('添丁')")
+    assert "问材料" in p.page.inner_text("#nlu-table tbody")
+    p.shot("editor-nlu")
+    p.close()
+
+
+def _watch_progress(p: Page, timeout: float = 600) -> list[tuple[str, float, str]]:
+    """What the page shows while the training runs: (state, progress, stage words), each change."""
+    import time
+
+    seen: list[tuple[str, float, str]] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        box = p.page.locator("#train-box")
+        state = box.get_attribute("data-state") or ""
+        now = (state, float(box.get_attribute("data-progress") or 0), p.page.inner_text("#train-stage-text"))
+        if not seen or seen[-1] != now:
+            seen.append(now)
+            if len(seen) == 3:
+                p.shot("editor-training")
+        if state in ("succeeded", "failed"):
+            return seen
+        p.page.wait_for_timeout(100)
+    raise AssertionError(f"the training did not end: {seen[-5:]}")
+
+
+def test_a_training_shows_a_moving_progress_bar_then_the_evaluation_and_publishing_rules(
+        chromium, editor_site, people, tmp_path):  # noqa: F811 - fixture
+    from bot.content.store import ContentStore
+    from bot.staff.audit import Actor
+    from tests.editor.test_editor_publish import _tiny_data
+
+    store = ContentStore()  # the draft: data/ with a small part of the NLU (seconds to train)
+    store.discard_draft(Actor("test"))
+    store.import_(Actor("test-import"), _tiny_data(tmp_path))
+    editor = people(EDITOR, prefix="zhao")
+    p = Page(chromium, editor_site)
+    _login(p, editor)
+    p.page.click("a[data-section=trainings]")
+    p.page.click("#train-start")
+    p.page.wait_for_selector("#train-box:not([hidden])")
+    seen = _watch_progress(p)
+    states = [s for s, _, _ in seen]
+    progress = [x for _, x, _ in seen]
+    assert states[-1] == "succeeded", (seen[-3:], p.page.inner_text("#train-error"))
+    assert len(set(progress)) >= 4 and progress[-1] == 1.0, seen  # it moved, several steps
+    assert progress == sorted(progress)  # never backwards
+    assert "running" in states or "evaluating" in states
+    assert p.page.inner_text("#train-percent") == "100%"
+    assert p.page.locator("#train-stages li.done").count() == 4
+    p.page.wait_for_selector("#eval-body .compare")
+    text = p.page.inner_text("#eval-body")
+    assert "意图准确率" in text and "一件事识别准确率" in text and "各意图 F1" in text
+    p.shot("editor-evaluation")
+
+    # models: the new one is there; an editor without publisher sees why it cannot publish
+    p.page.click("a[data-section=models]")
+    row = p.page.wait_for_selector("#models-table tbody tr")
+    button = p.page.locator("#models-table tbody tr >> nth=0 >> button[data-action]")
+    assert button.is_disabled()
+    assert "发布审核" in p.page.inner_text("#models-table tbody tr >> nth=0")
+    assert row is not None
+    p.page.wait_for_selector("#servers-table tbody tr")
+    assert "无法连接" in p.page.inner_text("#servers-table")
+    p.shot("editor-models")
+    p.close()
+
+    publisher = people(EDITOR, PUBLISHER, prefix="sun")
+    q = Page(chromium, editor_site)
+    _login(q, publisher)
+    q.page.click("a[data-section=models]")
+    q.page.wait_for_selector("#models-table tbody tr button[data-action=publish]")
+    assert not q.page.locator("#models-table tbody tr >> nth=0 >> button[data-action]").is_disabled()
+    q.shot("editor-models-publisher")
+    q.close()
+
+
+def test_the_inbox_lists_masked_messages_with_flags_and_suggests_a_fix(
+        chromium, editor_site, people):  # noqa: F811 - fixture
+    editor = people(EDITOR, prefix="wu")
+    p = Page(chromium, editor_site)
+    _login(p, editor)
+    p.page.click("a[data-section=inbox]")
+    p.page.wait_for_selector("#inbox-table tbody tr")
+    assert "娃要上幼儿园要办啥" in p.page.inner_text("#inbox-table")
+    p.page.wait_for_selector("#suggestions .suggestion[data-word=幼儿园]")
+    p.shot("editor-inbox")
+    p.page.click("#inbox-tabs button[data-flag=handoff]")
+    p.page.wait_for_selector("#inbox-table tbody tr:has-text('我要转人工')")
+    assert p.page.locator("#inbox-table tbody tr").count() == 1
+    p.page.click("#inbox-table tbody tr >> nth=0 >> button[data-action=review]")
+    p.page.wait_for_selector("#inbox-table .message.ok")
+    p.page.click("#inbox-tabs button[data-flag=review]")
+    p.page.wait_for_selector("#inbox-table tbody tr:has-text('我要转人工')")
     p.close()

@@ -109,6 +109,11 @@ def test_publish_switches_content_and_rollback_needs_no_evaluation(clean, tmp_pa
                       "content_version": second_version}
     assert "添咗个BB仔" in kb.bundle("newborn").synonyms  # the seeded tables follow the model
     assert ContentStore().live_version_id() == second_version
+    # `python -m bot init` (make run) seeds this version from now on, not data/
+    from bot.content.store import live_knowledge_base
+
+    seeded = {b.id: b for b in live_knowledge_base().bundles}
+    assert "添咗个BB仔" in seeded["newborn"].synonyms
     # roll back: the first model has been live, so its old evaluation is not asked again
     with session_scope() as s:
         s.get(TrainedModel, first).evaluation = None

@@ -412,9 +412,9 @@ function valueText(v) {
 // -- NLU examples -----------------------------------------------------------------------------
 let INTENTS = {};  // intent → its name (text.editor.yml, section intents)
 
-function intentOptions(selected) {
+function intentOptions(selected, withId = true) {
   return Object.keys(INTENTS).map((id) => el("option", { value: id, selected: id === selected,
-    text: `${intentName(id)}（${id}）` }));
+    text: withId ? `${intentName(id)}（${id}）` : intentName(id) }));
 }
 
 async function loadExamples() {
@@ -592,7 +592,8 @@ function metric(caption, value, live) {
         text: `${delta >= 0 ? "+" : ""}${(delta * 100).toFixed(1)}` })));
 }
 
-function renderEvaluation(ev, model) {
+function renderEvaluation(record, model) {
+  const ev = (record && record.result) || record || {};
   const live = ev.live || {};
   const box = $("eval-body");
   const why = ev.why || [];
@@ -722,7 +723,7 @@ function meantIntent(m) {
 }
 
 function inboxRow(m, review) {
-  const intent = el("select", { "aria-label": t("editor.intent") }, intentOptions(meantIntent(m)));
+  const intent = el("select", { "aria-label": t("editor.intent") }, intentOptions(meantIntent(m), false));
   const bundle = el("select", { "aria-label": t("editor.bundle") }, bundleOptions(m.bundle || m.later_bundle));
   const msg = el("span", { class: "message" });
   const add = el("button", { type: "button", class: "link", "data-action": "example",
