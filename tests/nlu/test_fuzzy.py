@@ -30,8 +30,10 @@ def normalizer() -> Normalizer:
     from nlu.normalizer import ChineseNormalizer
 
     table = load_table(TABLE)
-    vocabulary = ChineseNormalizer._vocabulary(training(), Normalizer(table))
-    return Normalizer(table, vocabulary, load_shape_groups(TABLE))
+    plain, shapes = Normalizer(table), load_shape_groups(TABLE)
+    vocabulary = ChineseNormalizer._vocabulary(training(), plain)
+    kept = ChineseNormalizer._kept_forms(training(), plain, vocabulary, shapes)
+    return Normalizer(table, vocabulary, shapes, kept=kept)
 
 
 @pytest.mark.parametrize(("a", "b"), [
