@@ -41,6 +41,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlu.gazetteer import Gazetteer, Match
+from nlu.normalize import general_words
 
 NONE = "none"
 OUT_OF_SCOPE = "out_of_scope"
@@ -289,7 +290,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             {"name": b, "confidence": round(p, 4)}
             for b, p in sorted(probs.items(), key=lambda kv: -kv[1]) if b != NONE
         ][: self._config["ranking_length"]]
-        matches = self.gazetteer.find(text)
+        matches = self._words_only(text, self.gazetteer.find(text))
         if intent in self._config["no_bundle_intents"]:
             elsewhere = None
             if intent == OUT_OF_SCOPE:
@@ -385,6 +386,21 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 item_entity = self._entity(self._config["item_entity"], first.item_key,
                                            first.start, first.end, text, 1.0)
         return bundle_entity, item_entity, ranking, elsewhere_entity
+
+    @staticmethod
+    def _words_only(text: str, matches: list[Match]) -> list[Match]:
+        """A two-character service name that straddles a word of the text as general
+        Chinese cuts it is not that name: 那个税 is 那个 + 税, not 个税. (Our own
+        Jieba dictionary lists the names, so it would cut 那 + 个税.)"""
+        short = [m for m in matches if m.kind == "elsewhere" and m.end - m.start <= 2]
+        if not short:
+            return matches
+        cuts, pos = {0}, 0
+        for word in general_words(text):
+            pos += len(word)
+            cuts.add(pos)
+        return [m for m in matches
+                if not (m in short and (m.start not in cuts or m.end not in cuts))]
 
     def _entity(self, name: str, value: str, start: int, end: int, text: str, conf: float) -> dict:
         return {
