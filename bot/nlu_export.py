@@ -105,7 +105,8 @@ CHOICE_SHAPES = ("就要{x}和{y}", "只要{x}", "{x}和{y}", "{x}跟{y}就行",
 ORDINAL_SHAPES = ("第{n}项", "第{n}个和第{m}个", "第{n}、第{m}项", "选{n}和{m}", "要第{n}个", "第{n}和第{m}个",
                   "{n}跟{m}", "第{n}项同第{m}项")
 NUMERALS = ("1", "2", "3", "4", "5", "一", "二", "三", "四", "五")
-PLACE_SHAPES = ("{c}", "{c}{d}", "在{d}", "{d}那边", "我在{c}", "{c}的", "人在{c}{d}", "{d}")
+CITY_SHAPES = ("{c}", "{c}{d}", "我在{c}", "{c}的", "人在{c}{d}", "{c}那边")
+DISTRICT_SHAPES = ("在{d}", "{d}那边", "{d}", "{c}{d}")
 
 
 def form_answers(kb: KnowledgeBase, places: list[tuple[str, list[str]]]) -> list[str]:
@@ -123,7 +124,7 @@ def form_answers(kb: KnowledgeBase, places: list[tuple[str, list[str]]]) -> list
         out.append(_pick(ORDINAL_SHAPES, f"ordinal{k}").format(n=n, m=m))
     for city, districts in places:
         for j, d in enumerate(districts[:2] or [""]):
-            shape = _pick(PLACE_SHAPES, f"{city}{j}")
+            shape = _pick(DISTRICT_SHAPES if j else CITY_SHAPES, f"{city}{j}")
             if "{d}" in shape and not d:
                 shape = "{c}"
             out.append(shape.format(c=city, d=d))
