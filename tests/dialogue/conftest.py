@@ -95,7 +95,8 @@ class RestChat:
 
     def __init__(self, stack: Stack, sender: str | None = None):
         self.stack = stack
-        self.sender = sender or f"rest-{next(_ids)}-{os.getpid()}"
+        # the counter last: consoles show a sender's last characters, which must differ
+        self.sender = sender or f"rest-{os.getpid()}-{next(_ids):04d}"
         self.last: list[dict] = []
 
     def say(self, text: str) -> str:

@@ -128,12 +128,16 @@ def test_rating_in_chat_is_stored_and_low_scores_flagged(stack, apps):
     from bot.db import session_scope
     from bot.models import Rating
 
+    from bot.handoff.service import Handoff
+
     chat = RestChat(stack)
     chat.say("孩子出生了要办什么")
-    assert "转给相关部门" in chat.say("非常不满意，等太久了")
+    chat.say("非常不满意，等太久了")
     with session_scope() as session:
         rating = session.execute(select(Rating).where(Rating.sender == chat.sender)).scalar_one()
     assert rating.score == 1 and rating.flagged and rating.bundle_id == "newborn"
+    # a 差评 is followed up by a person: the conversation waits in the agents' queue
+    assert Handoff().state_of(chat.sender) == "waiting"
     assert "感谢您的评价（满意）" in RestChat(stack).say("满意")
 
 
