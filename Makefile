@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit bench-wechat lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat bench-turns lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench  - training time and parse latency against the baseline"
 	@echo "make bench-submit - application submissions/s through the REST channel"
 	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
+	@echo "make bench-turns - a REST turn of ours vs a vanilla Rasa bot of our intents (1 and 8 clients, long conversation)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -59,6 +60,9 @@ bench-submit: init model
 
 bench-wechat: init model
 	$(PY) -m benchmarks.wechat
+
+bench-turns: init model
+	$(PY) -m benchmarks.turns
 
 lint: install
 	$(BIN)/ruff check .
