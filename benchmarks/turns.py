@@ -7,7 +7,8 @@ Side by side over the REST webhook (POST /webhooks/rest/webhook):
   scratch SQLite database in a temporary directory;
 * vanilla — a Rasa 3.6.21 bot built in this run from OUR domain's intents and
   training data (so it never goes stale): Rasa's default NLU pipeline for zh (the
-  baseline of benchmarks/baseline_config.yml), one rule per intent answering with
+  baseline of benchmarks/baseline_config.yml, DIET trained for BENCH_VANILLA_EPOCHS=3
+  epochs: what a prediction costs does not depend on them), one rule per intent answering with
   a plain response, in-memory tracker store, no action server. Its model is
   cached under results/ keyed by a hash of what it is built from, so reruns do
   not retrain.
@@ -22,6 +23,12 @@ Environment: BENCH_ROUNDS (conversations per client, default 4 for 1 client and
 2 each for 8), BENCH_CLIENTS (default 8), BENCH_REPEAT (default 2), BENCH_ONLY
 (ours|vanilla), BENCH_OURS_URL (measure an already running stack, e.g. the
 SCALE=2 balancer, instead of starting one).
+
+BENCH_PROFILE=<name>: no comparison; our Rasa server and action server run under
+pyinstrument (a dev dependency) through 1-client rounds and a long conversation,
+and their sessions are saved to results/profile-<name>/ (render them with
+`pyinstrument --load results/profile-<name>/rasa.pyisession`); benchmarks/PROFILE.md
+says where the time goes.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ TURNS = [
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 LONG_TURNS = 80
+VANILLA_EPOCHS = int(os.environ.get("BENCH_VANILLA_EPOCHS", "3"))
 VANILLA_POLICIES = [{"name": "MemoizationPolicy"}, {"name": "RulePolicy"}]
 
 
@@ -82,6 +90,11 @@ def _vanilla_sources() -> dict[str, str]:
     rules = {"version": "3.1", "rules": [
         {"rule": i, "steps": [{"intent": i}, {"action": f"utter_{i}"}]} for i in intents]}
     config = yaml.safe_load((ROOT / "benchmarks" / "baseline_config.yml").read_text(encoding="utf-8"))
+    # Epochs shape DIET's accuracy, not what a prediction costs (same layers, same
+    # vocabulary): few, so the baseline trains in minutes on shared cores.
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component["epochs"] = VANILLA_EPOCHS
     config["policies"] = VANILLA_POLICIES
     config["assistant_id"] = "yjs-vanilla-bench"
     dump = lambda d: yaml.safe_dump(d, allow_unicode=True, sort_keys=False)  # noqa: E731
@@ -168,7 +181,14 @@ def start_vanilla(model: Path, servers: Servers) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def start_ours(servers: Servers) -> str:
+def _profiled(cmd: list[str], out: Path) -> list[str]:
+    """`python -m X …` run under pyinstrument, its session saved to `out`."""
+    assert cmd[1] == "-m"
+    return [cmd[0], "-m", "pyinstrument", "-r", "pyinstrument.renderers.session.SessionRenderer",
+            "-o", str(out), "-i", "0.0005", *cmd[1:]]
+
+
+def start_ours(servers: Servers, profile: Path | None = None) -> str:
     """Action server and Rasa server exactly as bot.run starts them (the backend plays
     no part in a REST turn)."""
     from benchmarks.common import prepare_database
@@ -184,8 +204,12 @@ def start_ours(servers: Servers) -> str:
     rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
     env = _env()
-    for cmd, cmd_env in ((action_server_cmd(actions_port), action_server_env(env)),
-                         (rasa_server_cmd(model, rasa_port, endpoints), env)):
+    actions, rasa = action_server_cmd(actions_port), rasa_server_cmd(model, rasa_port, endpoints)
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        actions = _profiled(actions, profile / "actions.pyisession")
+        rasa = _profiled(rasa, profile / "rasa.pyisession")
+    for cmd, cmd_env in ((actions, action_server_env(env)), (rasa, env)):
         servers.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env,
                                               stdout=_log(), stderr=_log()))
     if not (wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, servers.procs[-2])
@@ -323,7 +347,30 @@ def targets(results: dict[str, Result]) -> str:
                      for label, x, limit, up in checks)
 
 
+def profile(name: str) -> int:
+    import signal
+
+    out = RESULTS / f"profile-{name}"
+    servers = Servers()
+    try:
+        url = start_ours(servers, out)
+        asyncio.run(warm_up(url))
+        xs, rate = asyncio.run(load(url, 1, int(os.environ.get("BENCH_ROUNDS", "10"))))
+        long = asyncio.run(long_conversation(url))
+        print(f"profiled: {len(xs)} turns, {rate:.1f} msgs/s, p50 {ms(xs, 50):.0f} ms; long "
+              f"conversation {ms(long[:10], 50):.0f} → {ms(long[70:], 50):.0f} ms")
+    finally:
+        for p in servers.procs:  # SIGINT: pyinstrument writes its session on the way out
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        servers.stop()
+    print(f"sessions in {out}: pyinstrument --load {out}/rasa.pyisession")
+    return 0
+
+
 def main() -> int:
+    if os.environ.get("BENCH_PROFILE"):
+        return profile(os.environ["BENCH_PROFILE"])
     servers = Servers()
     try:
         urls = {}
