@@ -12,6 +12,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
+	@echo "make run SCALE=2 - 2 Rasa processes behind HAProxy on 5005; PostgreSQL, Redis, RabbitMQ"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make chat   - chat with the assistant in the terminal"
 	@echo "make eval   - NLU evaluation on tests/nlu against a vanilla baseline"
@@ -41,7 +42,8 @@ validate: install
 	$(BIN)/rasa data validate --domain domain.yml --data $$($(PY) -m bot data-paths) --fail-on-warnings
 
 run: init model
-	$(PY) -m bot.run
+	@if [ "$(or $(SCALE),1)" -gt 1 ]; then scripts/install-balancer.sh; fi
+	$(PY) -m bot.run $(if $(SCALE),--scale $(SCALE))
 
 chat: init model
 	$(PY) -m bot.run --chat
