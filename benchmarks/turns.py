@@ -203,12 +203,14 @@ def start_ours(servers: Servers, profile: Path | None = None) -> str:
     model = prepare_database()
     rasa_port, actions_port = free_port(), free_port()
     endpoints = write_endpoints(actions_port, WORKDIR)
-    env = _env()
     actions, rasa = action_server_cmd(actions_port), rasa_server_cmd(model, rasa_port, endpoints)
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         actions = _profiled(actions, profile / "actions.pyisession")
-        rasa = _profiled(rasa, profile / "rasa.pyisession")
+        # Rasa's server does not leave pyinstrument's command line a chance to write on
+        # the way out: it profiles its own webhook requests (bot.rasa_server).
+        os.environ["RASA_PROFILE"] = str(profile / "rasa.pyisession")
+    env = _env()
     for cmd, cmd_env in ((actions, action_server_env(env)), (rasa, env)):
         servers.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env,
                                               stdout=_log(), stderr=_log()))
