@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit bench-wechat bench-turns lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat bench-turns bench-scale lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-submit - application submissions/s through the REST channel"
 	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
 	@echo "make bench-turns - a REST turn of ours vs a vanilla Rasa bot of our intents (1 and 8 clients, long conversation)"
+	@echo "make bench-scale - msgs/s of 2 Rasa processes behind HAProxy against 1 (PostgreSQL, Redis, RabbitMQ)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -65,6 +66,10 @@ bench-wechat: init model
 
 bench-turns: init model
 	$(PY) -m benchmarks.turns
+
+bench-scale: init model
+	@scripts/install-balancer.sh
+	$(PY) -m benchmarks.scale
 
 lint: install
 	$(BIN)/ruff check .
