@@ -11,6 +11,7 @@ use both cores: read the ratio against what the cores allow, not as ×2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -86,10 +87,8 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
-        try:
+        with contextlib.suppress(Exception):  # best effort clean-up
             asyncio.run(_delete_queue(env["RABBITMQ_QUEUE"]))
-        except Exception:  # noqa: BLE001 - best effort clean-up
-            pass
     print(f"\nbot.run --scale N on PostgreSQL + Redis + RabbitMQ, {os.cpu_count()} cores, "
           "shared and noisy: read the ratios\n")
     print("| | 1 process | 2 processes | ratio |\n|---|---|---|---|")
