@@ -356,7 +356,7 @@ def profile(name: str) -> int:
     servers = Servers()
     try:
         url = start_ours(servers, out)
-        asyncio.run(warm_up(url))
+        asyncio.run(load(url, 1, 1))  # warm-up, one request at a time (one profiler)
         xs, rate = asyncio.run(load(url, 1, int(os.environ.get("BENCH_ROUNDS", "10"))))
         long = asyncio.run(long_conversation(url))
         print(f"profiled: {len(xs)} turns, {rate:.1f} msgs/s, p50 {ms(xs, 50):.0f} ms; long "
