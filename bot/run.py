@@ -243,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     rasa_port, actions_port = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
     console_port = port("CONSOLE_PORT", 8000)
     model = ensure_model()
+    if os.environ.get("TRACKER_DB_URL"):
+        from bot.scale import ensure_database
+
+        ensure_database(os.environ["TRACKER_DB_URL"])  # a new PostgreSQL database is created
     endpoints = write_endpoints(actions_port)
     actions = Child("action server", action_server_cmd(actions_port),
                     action_server_env(rasa_env()))
