@@ -5,10 +5,11 @@ dropped when the seeded content hash changes, so re-seeding after an edit of
 data/bundles/*.yml changes the answers without a restart.
 
 The hash itself is a query, so it is looked at no more than every
-KB_RECHECK_SECONDS (2 s): an answer costs no database work at all (issue 13), and
-content published by another process shows within that time. In the process
-that publishes (seed, the editor), `bot.kb.cache_clear()` makes every service
-look again at once.
+KB_RECHECK_SECONDS (2 s), and once per action-server request (`recheck()`, from
+rasa_sdk_plugins): an action costs one small query however many KB lookups it
+makes (issue 13: it was one new connection and query per lookup), and answers
+follow published content at once. In the process that publishes (seed, the
+editor), `bot.kb.cache_clear()` makes every service look again.
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ def _load_places(session: Session) -> Places:
 RECHECK_SECONDS = float(os.environ.get("KB_RECHECK_SECONDS") or 2.0)
 _SERVICES: weakref.WeakSet[KnowledgeService] = weakref.WeakSet()
 _generation = 0  # bumped by cache_clear(): caches built on the KB (forms) rebuild too
+
+
+def recheck() -> None:
+    """Every KnowledgeService of this process reads the content hash at its next call
+    (the action server calls this once per request: rasa_sdk_plugins)."""
+    for service in list(_SERVICES):
+        service._checked = None
 
 
 def cache_clear() -> None:
