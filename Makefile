@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export RASA_TELEMETRY_ENABLED ?= false
 
-.PHONY: run test chat eval bench bench-submit bench-wechat bench-turns bench-scale lint install init model validate clean help
+.PHONY: run test chat eval bench bench-submit bench-wechat bench-handoff bench-editor bench-turns bench-scale lint install init model validate clean help
 
 help:
 	@echo "make run    - install, seed, train if needed, start Rasa (5005) + actions (5055) + backend (8000)"
@@ -19,6 +19,8 @@ help:
 	@echo "make bench  - training time and parse latency against the baseline"
 	@echo "make bench-submit - application submissions/s through the REST channel"
 	@echo "make bench-wechat - messages/s and latency: WeChat channel (safe mode) vs REST"
+	@echo "make bench-handoff - handoff: console event and agent-message latency, cost per bot turn"
+	@echo "make bench-editor - editors' training vs plain rasa train, responses-only retrain (cache)"
 	@echo "make bench-turns - a REST turn of ours vs a vanilla Rasa bot of our intents (1 and 8 clients, long conversation)"
 	@echo "make bench-scale - msgs/s of 2 Rasa processes behind HAProxy against 1 (PostgreSQL, Redis, RabbitMQ)"
 
@@ -63,6 +65,12 @@ bench-submit: init model
 
 bench-wechat: init model
 	$(PY) -m benchmarks.wechat
+
+bench-handoff: init model
+	$(PY) -m benchmarks.handoff
+
+bench-editor: install
+	$(PY) -m benchmarks.editor $(BENCH_ARGS)
 
 bench-turns: init model
 	$(PY) -m benchmarks.turns

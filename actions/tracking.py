@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.application import dialog
 from actions.context import citizen_text, picks_listed_items
+from actions.handoff import handoff, handoff_reply
 from actions.kb import knowledge
 from bot.applications.ratings import LABELS, Ratings, parse_score
 from bot.applications.render import application_detail, application_list
@@ -68,7 +69,10 @@ class ActionRateService(Action):
             sender, score, comment,
             bundle_id=None if latest else tracker.get_slot("bundle"),
             application_number=latest.number if latest else None)
-        if rating.flagged:
+        if rating.flagged and score <= handoff().config.bad_rating:
+            # 差评: a person follows it up now (or a call-back outside staffed hours)
+            dispatcher.utter_message(text=handoff_reply(tracker, "rating", "rating_intro"))
+        elif rating.flagged:
             dispatcher.utter_message(text="非常抱歉给您带来不便。您的意见已转给相关部门，工作人员会尽快联系您跟进。")
         else:
             dispatcher.utter_message(text=f"感谢您的评价（{rating.label}）！我们会继续改进服务。")

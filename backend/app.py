@@ -9,6 +9,7 @@ middleware and auth boundary.
     /api/agent/…             agent/            staff session with role agent
     /api/editor/…            editor/           staff session with role editor
     /console/…               console/          the consoles' pages (role checked per page)
+    /api/models/live         model_server.py   Rasa's model-server protocol (bearer secret)
 
 The root middleware sets the security headers of every response.
 """
@@ -21,7 +22,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
-from backend import agent, console, departments, editor, miniprogram, staff
+from backend import agent, console, departments, editor, miniprogram, model_server, staff
 from backend.common import APPS, security_headers
 from backend.staff import admin
 from backend.staff.auth import STAFF, StaffServices
@@ -65,6 +66,7 @@ def create_app(apps: Applications | None = None, keys: DepartmentKeys | None = N
     app[APPS] = apps or Applications(KnowledgeService())
     app[STAFF] = staff_services or StaffServices()
     app.add_routes([web.get("/healthz", healthz), console.redirect_root()])
+    model_server.add_routes(app)  # /api/models/live: what the Rasa servers load
     app.add_subapp(departments.PREFIX, departments.create_app(keys))
     app.add_subapp(miniprogram.PREFIX, miniprogram.create_app(app[APPS], mp_settings, rasa_url))
     app.add_subapp(staff.PREFIX, staff.create_app())

@@ -1,4 +1,7 @@
-"""The staff layer's Chinese wording, kept as data in backend/console/text.yml."""
+"""The staff layer's Chinese wording, kept as data in backend/console/text.yml, plus
+one file per console that needs more (backend/console/text.<name>.yml, e.g.
+text.editor.yml): their sections are merged into text.yml's, so a console's
+wording can grow without every console editing the same file."""
 
 from __future__ import annotations
 
@@ -12,7 +15,14 @@ TEXT_FILE = Path(__file__).resolve().parent / "console" / "text.yml"
 
 @cache
 def texts() -> dict:
-    return yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    merged = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    for extra in sorted(TEXT_FILE.parent.glob("text.*.yml")):
+        for section, entries in (yaml.safe_load(extra.read_text(encoding="utf-8")) or {}).items():
+            clash = set(merged.get(section, {})) & set(entries)
+            if clash:
+                raise ValueError(f"{extra.name}: {section}.{sorted(clash)[0]} is already in {TEXT_FILE.name}")
+            merged.setdefault(section, {}).update(entries)
+    return merged
 
 
 def message(code: str, **values) -> str:

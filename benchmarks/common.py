@@ -41,12 +41,14 @@ def data_fingerprint(config: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def trained_models() -> dict[str, Trained]:
+def trained_models(names: list[str] | None = None) -> dict[str, Trained]:
     """Both NLU models for the current content; training times measured in this run
     or, when the models already exist for this fingerprint, read from that run.
     Ours is keyed by the full fingerprint, the baseline by its data only."""
     models = {}
     for name, config in CONFIGS.items():
+        if names is not None and name not in names:
+            continue
         key = fingerprint() if name == "ours" else data_fingerprint(config)
         out = RESULTS / f"nlu-{name}-{key}"
         out.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,12 @@ def _init(_args) -> None:
 
     data_key()  # fail early, before anything is written, when production lacks its key
     upgrade()
+    from bot.content.store import live_knowledge_base
+
     with session_scope() as session:
-        changed = seed(session)
+        # once the console has published, the live content version is what is seeded
+        # (data/ is imported in the console, or exported from it, never silently mixed)
+        changed = seed(session, live_knowledge_base())
     print("knowledge base seeded" if changed else "knowledge base up to date")
     if not _production():
         with session_scope() as session:
@@ -162,7 +166,32 @@ def _retention(_args) -> None:
         print(f"{what}: {count} deleted")
 
 
+def _content(args) -> None:
+    """content export [live|draft|ID] | content import: data/ ⇄ the console's versions."""
+    from bot.content.store import ContentInvalid, ContentStore
+    from bot.migrate import upgrade
+    from bot.staff.audit import Actor
+
+    upgrade()
+    store = ContentStore()
+    what = args.args[0] if args.args else ""
+    if what == "export":
+        which = args.args[1] if len(args.args) > 1 else "live"
+        files = store.export(which)
+        print(f"content version {store.info(which)['id']} → data/: "
+              f"{len(files)} file(s) changed" + "".join(f"\n  {f}" for f in files))
+    elif what == "import":
+        try:
+            print(f"data/ is now draft version {store.import_(Actor.cli())['version']}")
+        except ContentInvalid as exc:
+            raise SystemExit("data/ is not valid, nothing imported:\n  " + "\n  ".join(
+                f"{p['file']} {p['field']}: {p['message']}" for p in exc.problems)) from None
+    else:
+        raise SystemExit("usage: python -m bot content export [live|draft|ID] | content import")
+
+
 COMMANDS = {
+    "content": (_content, "content export [live|draft|ID] (a console version → data/) | content import"),
     "init": (_init, "migrate the database and seed the knowledge base (idempotent)"),
     "check": (_check, "validate data/ without touching the database"),
     "situations": (_situations, "how much shorter the personal lists are, per bundle and case"),

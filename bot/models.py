@@ -607,3 +607,96 @@ class SharedDataLookup(Base):
     channel = Column(String(16), nullable=False)
     outcome = Column(String(16), nullable=False)  # found | none | unverified | mismatch | limited
     at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+# ---------------------------------------------------------------------------
+# Handoff to hotline agents (bot/handoff owns these tables).
+# ---------------------------------------------------------------------------
+
+
+class HandoffConversation(Base):
+    """A citizen's conversation once it asked for a person: bot → waiting → agent → bot.
+
+    `id` is the opaque id the console uses (never the openid); `paused` says whether
+    Rasa's tracker holds a ConversationPaused that we appended (the bot is silent).
+    """
+
+    __tablename__ = "handoff_conversations"
+
+    id = Column(String(24), primary_key=True)
+    sender = Column(String(255), nullable=False, unique=True)
+    channel = Column(String(16), nullable=False)  # wechat | miniprogram | rest
+    state = Column(String(16), nullable=False, index=True)  # bot | waiting | agent
+    paused = Column(Boolean, nullable=False, default=False)
+    reason = Column(String(16))  # request_human | fallback | rating
+    agent_id = Column(ForeignKey("staff_accounts.id"))
+    agent_name = Column(String(64))
+    context = Column(EncryptedJSON)  # bundle, items, … as the bot saw them at handoff
+    last_message = Column(EncryptedJSON)  # {"text": …} (vaulted text)
+    waiting_since = Column(DateTime(timezone=True), index=True)
+    assigned_at = Column(DateTime(timezone=True))
+    heartbeat_at = Column(DateTime(timezone=True))  # the holding agent's console is open
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class HandoffMessage(Base):
+    """What the console shows: the citizen's, the bot's and the agent's messages.
+
+    Agent messages carry their delivery state: sent (WeChat accepted it), queued (the
+    mini-program or REST client fetches it), delivered (fetched), failed (refused).
+    """
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(ForeignKey("handoff_conversations.id"), nullable=False, index=True)
+    sender = Column(String(255), nullable=False, index=True)
+    role = Column(String(8), nullable=False)  # citizen | bot | agent
+    body = Column(EncryptedJSON, nullable=False)  # {"text": …}
+    at = Column(DateTime(timezone=True), nullable=False)
+    agent_name = Column(String(64))
+    status = Column(String(12))  # agent messages: sent | queued | delivered | failed
+    error = Column(String(200))
+    delivered_at = Column(DateTime(timezone=True))
+
+
+class HandoffNote(Base):
+    """An agent's private note on a conversation (never shown to the citizen)."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(ForeignKey("handoff_conversations.id"), nullable=False, index=True)
+    author = Column(String(64), nullable=False)
+    body = Column(EncryptedJSON, nullable=False)  # {"text": …}
+    at = Column(DateTime(timezone=True), nullable=False)
+
+
+class WorkOrder(Base):
+    """转工单: a 12345 work order made from a conversation."""
+
+    __tablename__ = "handoff_work_orders"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    number = Column(String(32), nullable=False, unique=True)
+    conversation_id = Column(ForeignKey("handoff_conversations.id"), nullable=False, index=True)
+    category = Column(String(32), nullable=False)
+    department_id = Column(String(64), nullable=False)
+    deadline = Column(DateTime(timezone=True), nullable=False)
+    body = Column(EncryptedJSON, nullable=False)  # {"summary": …}
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+
+
+class CallbackTicket(Base):
+    """Outside staffed hours: the citizen is called (or written) back when agents are in."""
+
+    __tablename__ = "handoff_callbacks"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(ForeignKey("handoff_conversations.id"), nullable=False, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    state = Column(String(16), nullable=False, default="open")  # open | done
+    done_by = Column(String(64))
+    done_at = Column(DateTime(timezone=True))

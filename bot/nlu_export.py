@@ -97,7 +97,55 @@ TOGETHER_TEMPLATES = ("{x}{y}了怎么办", "{x}{y}去哪里办", "{x}要{y}怎�
 STORY_SHAPES = ("{s}，{q}", "{s}了，想问下{q}", "我这边{s}，{q}", "{s}，请问{q}", "家里{s}，{q}啊")
 
 
-def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
+# Answers to a form's or a list's question, with no question of their own: a bare
+# choice (第二项和第四项, 就要A和B) or a place. A choice with a verb of doing (先办1和3,
+# 帮我申请) asks to apply instead (situations.yml); the dialogue takes both.
+CHOICE_SHAPES = ("就要{x}和{y}", "只要{x}", "{x}和{y}", "{x}跟{y}就行", "要{x}，{y}不用", "{x}就可以了",
+                 "就{x}一个", "{x}同{y}")
+ORDINAL_SHAPES = ("第{n}项", "第{n}个和第{m}个", "第{n}、第{m}项", "选{n}和{m}", "要第{n}个", "第{n}和第{m}个",
+                  "{n}跟{m}", "第{n}项同第{m}项")
+NUMERALS = ("1", "2", "3", "4", "5", "一", "二", "三", "四", "五")
+CITY_SHAPES = ("{c}", "{c}{d}", "我在{c}", "{c}的", "人在{c}{d}", "{c}那边")
+DISTRICT_SHAPES = ("在{d}", "{d}那边", "{d}", "{c}{d}")
+
+
+def form_answers(kb: KnowledgeBase, places: list[tuple[str, list[str]]]) -> list[str]:
+    """Choices among a bundle's items and places of Guangdong, as bare answers."""
+    out = []
+    for b in kb.bundles:
+        names = [min(item_phrases(it.name, it.aliases), key=len) for it in b.items]
+        names = [n for n in names if len(n) <= 6]
+        for k, x in enumerate(names):
+            y = names[(k + 1) % len(names)]
+            if x != y:
+                out.append(_pick(CHOICE_SHAPES, f"{b.id}{k}").format(x=x, y=y))
+    for k in range(12):
+        n, m = NUMERALS[k % 10], NUMERALS[(k + 2 + k // 5) % 10]
+        out.append(_pick(ORDINAL_SHAPES, f"ordinal{k}").format(n=n, m=m))
+    for city, districts in places:
+        for j, d in enumerate(districts[:2] or [""]):
+            shape = _pick(DISTRICT_SHAPES if j else CITY_SHAPES, f"{city}{j}")
+            if "{d}" in shape and not d:
+                shape = "{c}"
+            out.append(shape.format(c=city, d=d))
+    return out
+
+
+def read_places(path: Path) -> list[tuple[str, list[str]]]:
+    """(city, its districts' short names) from data/places.yml."""
+    if not path.exists():
+        return []
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out = []
+    for city in (raw.get("cities") or {}).values():
+        name = (city.get("aliases") or [city["name"]])[0]
+        districts = [(d.get("aliases") or [d["name"]])[0] for d in (city.get("districts") or {}).values()]
+        out.append((name, districts))
+    return out
+
+
+def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None,
+              places: list[tuple[str, list[str]]] = ()) -> dict:
     lookups, synonyms_bundle, synonyms_item = [], {}, {}
     phrase_owners: dict[str, set[str]] = {}
     for b in kb.bundles:
@@ -155,6 +203,8 @@ def build_nlu(kb: KnowledgeBase, catalogue: Catalogue | None = None) -> dict:
             shape = _pick(DEPARTMENT_SHAPES, key).format(x="\x00", a=a, b=_pick(other, key))
             examples["ask_department"].append(shape.replace("\x00", annotate(phrase, "bundle", b.id)))
     nlu: list[dict] = []
+    nlu.append({"intent": "inform", "metadata": {"generated": "from data/bundles and data/places.yml"},
+                "examples": _block(dict.fromkeys(form_answers(kb, list(places))))})
     for intent, texts in examples.items():
         nlu.append({"intent": intent, "metadata": {"generated": "from data/bundles"},
                     "examples": _block(dict.fromkeys(texts))})
@@ -252,7 +302,8 @@ def export(build_dir: Path = BUILD_DIR, data_dir: Path = DATA_DIR) -> list[Path]
     catalogue = load_catalogue(kb, data_dir)
     normalizer = Normalizer.from_file(data_dir / "normalization.yml")
     nlu_text = "# Generated from data/bundles and data/elsewhere.yml by `python -m bot nlu-export`; do not edit.\n"
-    nlu_text += yaml.dump(build_nlu(kb, catalogue), Dumper=_LiteralDumper, allow_unicode=True,
+    places = read_places(data_dir / "places.yml")
+    nlu_text += yaml.dump(build_nlu(kb, catalogue, places), Dumper=_LiteralDumper, allow_unicode=True,
                           sort_keys=False)
     extra = [p for s in catalogue.services for p in s.phrases]
     words = dict.fromkeys(normalizer(w) for w in [*jieba_words(kb), *extra])

@@ -41,8 +41,19 @@ from bot.staff import first_account_hint
 STOP_TIMEOUT = 15
 
 
+def model_server_endpoint(console_port: int) -> dict:
+    """Rasa's model-server protocol against our backend (backend/model_server.py): every
+    Rasa server polls the live model (ETag; 304 while unchanged) and loads a published
+    one by itself. YJS_MODEL_POLL: seconds between polls (default 10)."""
+    from bot.config import derived_secret
+
+    url = os.environ.get("YJS_MODEL_SERVER") or f"http://127.0.0.1:{console_port}/api/models/live"
+    return {"url": url, "headers": {"Authorization": f"Bearer {derived_secret('model-server')}"},
+            "wait_time_between_pulls": int(os.environ.get("YJS_MODEL_POLL") or 10)}
+
+
 def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
-                    name: str = "endpoints.yml") -> Path:
+                    model_server: dict | None = None, name: str = "endpoints.yml") -> Path:
     """Rasa's endpoints: our action server and the SQL tracker store (conversations,
     half-filled forms included, survive restarts). The scale-out path comes from the
     environment: TRACKER_DB_URL (e.g. PostgreSQL), REDIS_URL (lock store: one
@@ -55,6 +66,8 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
                             "headers": {"Authorization": f"Bearer {actions_secret()}"}},
         "tracker_store": tracker_store_config(os.environ.get("TRACKER_DB_URL"), directory),
     }
+    if model_server:
+        endpoints["models"] = model_server
     if os.environ.get("REDIS_URL"):
         url = urlsplit(os.environ["REDIS_URL"])
         endpoints["lock_store"] = {
@@ -189,7 +202,8 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         for child in self.children:
-            child.start()
+            if child.proc is None or child.proc.poll() is not None:  # not started beforehand
+                child.start()
         try:
             while not self.stopping:
                 for child in self.children:
@@ -247,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.scale import ensure_database
 
         ensure_database(os.environ["TRACKER_DB_URL"])  # a new PostgreSQL database is created
-    endpoints = write_endpoints(actions_port)
+    from bot.content.models import Models
+
+    # the first start makes data/'s model live; later the console's publishes decide
+    live = Models().register_baseline(model)
+    endpoints = write_endpoints(actions_port, model_server=model_server_endpoint(console_port))
     actions = Child("action server", action_server_cmd(actions_port),
                     action_server_env(rasa_env()))
     if args.chat:
@@ -279,17 +297,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[run] real-name verification uses the local fake at {env['IDENTITY_API_BASE']} "
               "(not for production)", file=sys.stderr)
     backend = Child("backend", backend_cmd())
+    trainer = Child("training worker", [sys.executable, "-m", "bot.content.worker"])
     if args.scale > 1:
-        servers = scaled_servers(model, args.scale, rasa_port)
+        servers = scaled_servers(model, args.scale, rasa_port, model_server_endpoint(console_port))
     else:
         actions.env = action_server_env(rasa_env())  # with the fakes' settings
         servers = [actions, Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))]
+    print(f"[run] live model {live} (served to Rasa by the backend's model server)", file=sys.stderr)
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
           "(Ctrl-C stops all)", file=sys.stderr)
     print(f"[run] consoles http://127.0.0.1:{console_port}/console/ — {first_account_hint()}",
           file=sys.stderr)
-    return Supervisor([*children, *servers, backend]).run()
+    # the backend first: it serves the live model the Rasa server pulls as it starts
+    backend.start()
+    try:
+        if not wait_until_up(f"http://127.0.0.1:{console_port}/healthz", 120, backend.proc):
+            print("[run] the backend did not come up; Rasa will pull the model once it does",
+                  file=sys.stderr)
+    except KeyboardInterrupt:
+        backend.stop()
+        raise
+    return Supervisor([*children, backend, *servers, trainer]).run()
 
 
 def _free_port() -> int:
@@ -300,7 +329,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def scaled_servers(model: Path, scale: int, public_port: int) -> list[Child]:
+def scaled_servers(model: Path, scale: int, public_port: int,
+                   model_server: dict | None = None) -> list[Child]:
     """SCALE=N (bot.scale): N pairs of action server and Rasa server on loopback ports,
     HAProxy on the public Rasa port, all on the shared stores."""
     from bot.scale import ensure_database, haproxy_cmd, scale_services_env, write_haproxy_config
@@ -310,7 +340,7 @@ def scaled_servers(model: Path, scale: int, public_port: int) -> list[Child]:
     children, rasa_ports = [], []
     for i in range(scale):
         a_port, r_port = _free_port(), _free_port()
-        endpoints = write_endpoints(a_port, VAR_DIR, f"endpoints-{i}.yml")
+        endpoints = write_endpoints(a_port, VAR_DIR, model_server, f"endpoints-{i}.yml")
         children.append(Child(f"action server {i}", action_server_cmd(a_port),
                               action_server_env(rasa_env())))
         children.append(Child(f"rasa server {i}",

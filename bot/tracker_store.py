@@ -54,6 +54,8 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.handoff import feed as handoff_feed
+from bot.handoff import guard as handoff_guard
 from bot.privacy import crypto
 
 logger = logging.getLogger(__name__)
@@ -104,7 +106,8 @@ def _since_session_start(events: list[str], new: list[tuple[str, str]]) -> list[
 def compact(events: list[dict], window: int = WINDOW) -> list[dict]:
     """The session as Rasa needs it: unchanged up to window·1.5 events; longer, the
     state the older events left (slots, active form) and then the latest events from
-    a citizen's message on, about `window` of them."""
+    a citizen's message on, about `window` of them. An agent's take-over (pause) that
+    began in the older events is kept too."""
     if len(events) <= window + window // 2:
         return events
     cut = next((i for i in range(len(events) - window, len(events))
@@ -113,19 +116,23 @@ def compact(events: list[dict], window: int = WINDOW) -> list[dict]:
         return events
     head = [events[0]] if events[0].get("event") == SessionStarted.type_name else []
     slots: dict[str, Any] = {}
-    loop = None
+    loop, paused = None, False
     for e in events[:cut]:
         kind = e.get("event")
         if kind == "slot":
             slots[e.get("name")] = e.get("value")
         elif kind == "active_loop":
             loop = e.get("name")
+        elif kind in ("pause", "resume"):  # an agent's take-over (bot.handoff)
+            paused = kind == "pause"
         elif kind in ("restart", "reset_slots"):
             slots, loop = {}, None
     when = events[cut].get("timestamp") or time.time()
     state = [{"event": "slot", "name": k, "value": v, "timestamp": when} for k, v in slots.items()]
     if loop:
         state.append({"event": "active_loop", "name": loop, "timestamp": when})
+    if paused:
+        state.append({"event": "pause", "timestamp": when})
     state.append({"event": "action", "name": ACTION_LISTEN_NAME, "timestamp": when})
     return head + state + events[cut:]
 
@@ -135,6 +142,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                  db: str = "rasa.db", username=None, password=None, event_broker=None,
                  login_db=None, query=None, **kwargs: Any) -> None:
         _private_sqlite(dialect, db)
+        handoff_guard.install()  # a paused (taken-over) tracker's slots stay as they are
         crypto.data_key()  # no key, no store: fail at start, not at the first message
         super().__init__(domain, dialect, host, port, db, username, password, event_broker,
                          login_db, query, **kwargs)
@@ -265,6 +273,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             self._remember(tracker.sender_id, None)
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        # A taken-over conversation's citizen messages reach the agent's console
+        # (bot.handoff.feed: one in-memory check for every other turn).
+        handoff_feed.on_saved(tracker, new_events)
 
     def purge(self, older_than_seconds: float) -> int:
         """Delete conversations whose newest event is older than the cutoff."""

@@ -7,7 +7,8 @@ verify — a JSON object whose `sender` is a string of the client's own (400
 parse — 身份证号 and phone numbers vaulted for exactly that sender id; the
   client's `metadata` and `input_channel` are dropped (a client cannot pass for
   another channel or slip data into the tracker);
-→ one `UserMessage`, answered with the collected bot messages (JSON list).
+→ one `UserMessage`, answered with the collected bot messages (JSON list), followed
+  by what a hotline agent wrote to this sender since its last call (bot.handoff).
 
 Nobody vouches for a REST sender, so nothing here needs an identity: no
 shared-data pre-fill (bot.applications.shared_data).
@@ -19,7 +20,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -28,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import senders
+from bot.handoff import feed as handoff_feed
 from bot.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,24 @@ MAX_BODY = 32 * 1024
 
 def bad(status: int, error: str, message: str) -> HTTPResponse:
     return response.json({"error": error, "message": message}, status=status)
+
+
+async def _agent_messages(sender: str) -> list[dict]:
+    """What a hotline agent wrote to this REST client since its last call: delivered with
+    this answer, each once ({"recipient_id", "text", "custom": {"from": "agent"|"bot",
+    "handoff_message": id}})."""
+    if not handoff_feed.ENABLED:
+        return []
+    rows = await asyncio.to_thread(_handoff().take_pending, sender)
+    return [{"recipient_id": sender, "text": m.raw,
+             "custom": {"from": m.role, "handoff_message": m.id}} for m in rows]
+
+
+@cache
+def _handoff():
+    from bot.handoff.service import Handoff
+
+    return Handoff()
 
 
 class RestInput(InputChannel):
@@ -87,6 +107,6 @@ class RestInput(InputChannel):
                 logger.error("REST message timed out for %s…", sender[:6])
             except Exception:  # noqa: BLE001 - answer with what was collected
                 logger.exception("REST message failed for %s…", sender[:6])
-            return response.json(collector.messages)
+            return response.json(collector.messages + await _agent_messages(sender))
 
         return bp

@@ -19,7 +19,12 @@ A span is corrected only when
   slip of 失业; 宝宝出声了 is a slip of 出生; 不办了 stays, not 补办;
 - it starts and ends on a word boundary of the text as Jieba segments it (so
   “你是机器人” never yields 司机, nor “有人在吗” 人才);
-- exactly one vocabulary word fits.
+- exactly one vocabulary word fits;
+- the slipped character is part of a longer word of the vocabulary word (as
+  general Chinese segments it), not a word of its own joined to one: 买厂房 is
+  买 + 厂房, so 卖厂房 is a different deal, not a slip; 去公积金 is not 取公积金;
+- the span as typed is not a form our own messages use at least as often as the
+  word it resembles (`kept`): 件事 of 一件事 is not a slip of 监事, nor 办件 of 办间.
 Corrections keep the length, so character offsets are unchanged.
 """
 
@@ -83,7 +88,10 @@ class FuzzyCorrector:
     def __init__(self, vocabulary: Iterable[str], shapes: ShapeGroups | None = None,
                  frequency: Callable[[str], int] | None = None, slip: float = SLIP,
                  floor: int = 3000, total: int = 60_000_000,
-                 boundaries: Callable[[str], set[int]] | None = None):
+                 boundaries: Callable[[str], set[int]] | None = None,
+                 kept: Iterable[str] = (), segment: Callable[[str], list[str]] | None = None):
+        self.kept = frozenset(kept)
+        self.segment = segment
         self.vocabulary = {w for w in vocabulary
                            if MIN_LENGTH <= len(w) <= MAX_LENGTH and all(is_hanzi(c) for c in w)}
         self.shapes = shapes or ShapeGroups()
@@ -135,8 +143,22 @@ class FuzzyCorrector:
                     best[end] = score
         return best[-1]
 
+    def _joins_a_word(self, span: str, word: str) -> bool:
+        """Is the changed character inside a word of 2+ characters of `word`?"""
+        if self.segment is None:
+            return True
+        j = next(k for k, (a, b) in enumerate(zip(span, word, strict=True)) if a != b)
+        pos = 0
+        for token in self.segment(word):
+            if pos <= j < pos + len(token):
+                return len(token) > 1
+            pos += len(token)
+        return True
+
     def _plausible_slip(self, text: str, i: int, span: str, word: str) -> bool:
         """Noisy channel: is P(word) · P(slip) above P(span as typed), in context?"""
+        if not self._joins_a_word(span, word):
+            return False
         lo, hi = max(0, i - CONTEXT), min(len(text), i + len(span) + CONTEXT)
         typed = text[lo:hi]
         meant = text[lo:i] + word + text[i + len(span):hi]
@@ -160,7 +182,7 @@ class FuzzyCorrector:
                     continue
                 if any(protected(k) for k in range(i, i + n)):
                     continue
-                if span in self.vocabulary:
+                if span in self.vocabulary or span in self.kept:
                     step = n
                     break
                 words = self.candidates(span)

@@ -126,8 +126,11 @@ class Features:
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
+        # saga with tol 1e-3: the same multinomial model and accuracy as lbfgs on our
+        # data, in an eighth of the time (README "Training time").
         return {"C": 30.0, "char_ngram_range": [1, 3], "word_ngram_range": [1, 2],
-                "ranking_length": 10, "max_iter": 3000, "long_message": 24}
+                "ranking_length": 10, "max_iter": 3000, "long_message": 24,
+                "solver": "saga", "tol": 1e-3}
 
     def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource,
                  features: Features | None = None, classifier: LogisticRegression | None = None):
@@ -150,7 +153,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         x = self.features.fit_transform([m.get(TEXT) for m in examples],
                                         [message_words(m) for m in examples])
         self.classifier = LogisticRegression(C=self._config["C"], max_iter=self._config["max_iter"],
-                                             class_weight="balanced")
+                                             class_weight="balanced", solver=self._config["solver"],
+                                             tol=self._config["tol"])
         self.classifier.fit(x, [m.get(INTENT) for m in examples])
         self.persist()
         return self._resource

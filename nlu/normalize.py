@@ -90,7 +90,7 @@ class Normalizer:
 
     def __init__(self, replacements: Mapping[str, str], vocabulary: Iterable[str] = (),
                  shape_groups: Iterable[str] = (), max_length: int = MAX_LENGTH,
-                 frequency=None):
+                 frequency=None, kept: Iterable[str] = ()):
         table: dict[str, str] = {}
         for k, v in replacements.items():
             key = _char_map(k) if k else ""
@@ -108,8 +108,10 @@ class Normalizer:
         self.max_length = max_length
         self.vocabulary = tuple(dict.fromkeys(vocabulary))
         self.shape_groups = tuple(shape_groups)
+        self.kept = tuple(dict.fromkeys(kept))
         self.corrector = (FuzzyCorrector(self.vocabulary, ShapeGroups(self.shape_groups),
-                                         frequency or general_frequency, boundaries=word_boundaries)
+                                         frequency or general_frequency, boundaries=word_boundaries,
+                                         kept=self.kept, segment=general_words)
                           if self.vocabulary else None)
 
     @classmethod
@@ -191,6 +193,19 @@ def word_boundaries(text: str) -> set[int]:
         pos += len(word)
         cuts.add(pos)
     return cuts
+
+
+def general_words(text: str) -> list[str]:
+    """`text` as general Chinese segments it (Jieba's own dictionary, not ours)."""
+    _jieba_frequencies()
+    return _general_tokenizer().lcut(text, HMM=False)
+
+
+@lru_cache(maxsize=1)
+def _general_tokenizer():
+    import jieba
+
+    return jieba.Tokenizer()  # a fresh one: the default may hold our user dictionary
 
 
 def general_frequency(word: str) -> int:

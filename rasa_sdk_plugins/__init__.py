@@ -50,6 +50,18 @@ def inflate(body: bytes, limit: int) -> bytes | None:
     return out + inflater.flush()
 
 
+def pin_content_version(request: Request) -> None:
+    """Answer this call from the content version of the model that understood the turn
+    (bot.content.pinning; the handler runs in this request's context)."""
+    from bot.content.pinning import MODEL_ID, model_id_of
+
+    try:
+        body = request.json
+    except Exception:  # noqa: BLE001 - not JSON: rasa_sdk answers it
+        return
+    MODEL_ID.set(model_id_of((body or {}).get("tracker") if isinstance(body, dict) else None))
+
+
 def guard(secret: str, max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATED):
     expected = f"Bearer {secret}".encode()
 
@@ -78,6 +90,7 @@ def guard(secret: str, max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATE
             del request.headers["Content-Encoding"]
         elif encoding != "identity":
             return _refuse(415, "unsupported_encoding")
+        pin_content_version(request)
         return None
 
     return middleware

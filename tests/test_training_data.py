@@ -83,3 +83,23 @@ def test_rasa_data_validate_is_clean():
         cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_form_answers_are_generated_for_every_bundle_and_city():
+    """Bare answers to a list's or a form's question (就要A和B, 第二项, 佛山南海) are
+    inform, made from the knowledge base and data/places.yml so new items count too."""
+    from bot.nlu_export import build_nlu, item_phrases, read_places
+
+    kb = load_knowledge_base()
+    places = read_places(ROOT / "data" / "places.yml")
+    assert len(places) == 21
+    nlu = build_nlu(kb, None, places)
+    block = next(b for b in nlu["nlu"] if b.get("intent") == "inform"
+                 and "places" in b.get("metadata", {}).get("generated", ""))
+    answers = [line[2:] for line in block["examples"].splitlines()]
+    for b in kb.bundles:
+        names = {min(item_phrases(it.name, it.aliases), key=len) for it in b.items}
+        assert any(n in a for a in answers for n in names), b.id
+    for city, _districts in places:
+        assert any(city in a for a in answers), city
+    assert not [a for a in answers if a.startswith(("先办", "我要办", "帮我")) or "申请" in a]

@@ -25,7 +25,16 @@ def create_app(apps: Applications, settings: WeChatSettings | None = None,
     `apps` is the backend's application service; `settings` and `rasa_url` come from
     the environment unless given (tests point them at the fake WeChat and a test Rasa).
     """
-    from backend.miniprogram import applications, auth, bundles, chat, common, feedback, openapi
+    from backend.miniprogram import (
+        agent_messages,
+        applications,
+        auth,
+        bundles,
+        chat,
+        common,
+        feedback,
+        openapi,
+    )
     from backend.miniprogram.session import SessionTokens
     from bot.applications.ratings import Ratings
 
@@ -42,6 +51,7 @@ def create_app(apps: Applications, settings: WeChatSettings | None = None,
     # The route modules name full paths (/api/mp/login): relative to the sub-app's prefix here.
     app.add_routes([_relative(r) for r in (*auth.routes(), *chat.routes(), *bundles.routes(),
                                            *applications.routes(), *feedback.routes(),
+                                           *agent_messages.routes(),
                                            *openapi.routes())])
     app.on_cleanup.append(_close)
     return app

@@ -182,6 +182,6 @@ def test_an_editor_is_sent_through_login_to_the_editor_console(chromium, backend
     p.login(editor.username, editor.password)
     p.page.wait_for_url("**/console/editor/")
     p.page.wait_for_selector("#editor-workbench:not([hidden])")
-    assert "登录后可见的工作台" in p.page.inner_text("#editor-workbench")
+    assert "草稿与线上版本的区别" in p.page.inner_text("#editor-workbench")
     p.shot("editor")
     p.close()

@@ -119,6 +119,14 @@ def test_a_long_conversation_reaches_rasa_bounded_and_is_stored_whole(tmp_path):
     assert len(t.events) <= WINDOW * 2
     assert t.get_slot("bundle") == "newborn" and t.active_loop_name == "guide_form"
     assert t.latest_message.text == "问题59"
+    from rasa.shared.core.events import ConversationPaused, SessionStarted
+
+    from bot.tracker_store import compact
+
+    old = [SessionStarted().as_dict(), ConversationPaused().as_dict()] + [
+        UserUttered(f"{n}").as_dict() for n in range(3 * WINDOW)]
+    assert len(compact(old)) < len(old)
+    assert DialogueStateTracker.from_dict("p", compact(old), DOMAIN.slots).is_paused()
     t2 = asyncio.run(other.retrieve("long"))
     t2.update(UserUttered("另一个进程"))
     asyncio.run(other.save(t2))

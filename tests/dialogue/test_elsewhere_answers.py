@@ -19,6 +19,8 @@ BUNDLE_WORDS = ("牵头：", "个事项", "材料清单", "工作日")  # what a
     ("工伤在哪里认定", "work_injury"),
     ("公司要变更注册地址怎么弄", "enterprise_change"),
     ("身份证过期了多久能拿到新的", "id_card"),
+    ("生育津贴要怎么领", "maternity_benefit"),  # not an item of 结婚生育: 医保's
+    ("独生子女父母光荣证在哪办", "family_planning_rewards"),
 ])
 def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     reply = rest_chat.say(text)

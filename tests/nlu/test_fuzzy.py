@@ -30,8 +30,10 @@ def normalizer() -> Normalizer:
     from nlu.normalizer import ChineseNormalizer
 
     table = load_table(TABLE)
-    vocabulary = ChineseNormalizer._vocabulary(training(), Normalizer(table))
-    return Normalizer(table, vocabulary, load_shape_groups(TABLE))
+    plain, shapes = Normalizer(table), load_shape_groups(TABLE)
+    vocabulary = ChineseNormalizer._vocabulary(training(), plain)
+    kept = ChineseNormalizer._kept_forms(training(), plain, vocabulary, shapes)
+    return Normalizer(table, vocabulary, shapes, kept=kept)
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -110,9 +112,58 @@ def test_made_typos_are_corrected():
     assert sum(fixed) / len(fixed) >= 0.7, [t for t, ok in zip(typos, fixed, strict=True) if not ok]
 
 
+# Files whose header says they hold citizens' messages as typed, deliberate slips,
+# Cantonese and traditional characters included: correcting them is the point.
+AS_TYPED = "citizens_*.yml"
+
+
+@lru_cache(maxsize=1)
+def clean_texts() -> list[str]:
+    """The training texts of the curated files (written in clean Mandarin)."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    training()  # exports data/nlu/generated
+    as_typed = set((ROOT / "data" / "nlu").rglob(AS_TYPED))
+    texts = []
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        if path not in as_typed:
+            texts += [m.get("text") for m in load_data(str(path)).training_examples if m.get("text")]
+    return texts
+
+
 def test_clean_training_texts_are_almost_never_changed():
     plain = Normalizer(load_table(TABLE))
     n = normalizer()
-    texts = [m.get("text") for m in training().training_examples if m.get("text")]
+    texts = clean_texts()
     changed = [t for t in texts if n(t) != plain(t)]
     assert len(changed) / len(texts) <= 0.01, changed[:20]
+
+
+def test_a_slip_joins_a_word_it_does_not_swap_one():
+    """买厂房 is 买 + 厂房: 卖厂房 is another deal, not a slip; 火花证明 still is one."""
+    from nlu.normalize import general_words
+
+    c = FuzzyCorrector(["买厂房", "取公积金", "火化证明"], frequency=general_frequency,
+                       segment=general_words)
+    assert c.correct("公司卖厂房过户") == "公司卖厂房过户"
+    assert c.correct("去公积金中心") == "去公积金中心"
+    assert c.correct("火花证明在哪开") == "火化证明在哪开"
+
+
+def test_forms_our_messages_use_more_than_the_word_they_resemble_are_kept():
+    c = FuzzyCorrector(["监事"], frequency=general_frequency)
+    assert c.correct("13件事是哪些") == "13监事是哪些"  # sounds like it, nothing says otherwise
+    kept = FuzzyCorrector(["监事"], frequency=general_frequency, kept=["件事"])
+    assert kept.correct("13件事是哪些") == "13件事是哪些"
+
+
+def test_kept_forms_are_mined_from_the_training_messages():
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu.normalizer import ChineseNormalizer
+
+    texts = ["一件事包括什么", "出生一件事", "这件事怎么办", "监事要签字吗"]
+    data = TrainingData(training_examples=[Message(data={"text": t, "intent": "x"}) for t in texts])
+    kept = ChineseNormalizer._kept_forms(data, Normalizer({}), ["监事"], [])
+    assert "件事" in kept

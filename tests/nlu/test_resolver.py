@@ -10,6 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.bundle_resolver import BundleResolver
+from nlu.gazetteer import Match
 
 LOOKUPS = {
     "bundle:enterprise_opening": ["开公司", "注册公司"],
@@ -140,3 +141,11 @@ def test_a_bundle_question_about_a_service_elsewhere_becomes_out_of_scope(resolv
     assert ranking[0]["confidence"] - ranking[1]["confidence"] > 0.5  # not "ambiguous"
     assert [e["value"] for e in message.get("entities") if e["entity"] == "elsewhere"] == [
         "enterprise_change"]
+
+
+def test_a_short_service_name_must_not_straddle_a_word():
+    # 那个税 is 那个 + 税 in general Chinese: not 个税
+    matches = [Match("elsewhere", "individual_income_tax", 9, 11)]
+    assert BundleResolver._words_only("企业买的写字楼那个税怎么交", matches) == []
+    kept = [Match("elsewhere", "individual_income_tax", 0, 2)]
+    assert BundleResolver._words_only("个税怎么交", kept) == kept

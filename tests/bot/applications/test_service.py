@@ -89,12 +89,20 @@ def test_unknown_bundle_is_refused(apps):
 
 
 def test_personal_data_is_encrypted_at_rest(apps, database_url):
+    path = Path(database_url.removeprefix("sqlite:///"))
+
+    def raw() -> bytes:
+        wal = Path(f"{path}-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    # The sample values may already be in the file as content (a form's example phone in
+    # a stored content version): what counts is that saving and submitting adds none.
+    before = raw()
     draft = filled_draft(apps, "marriage_childbirth")
     apps.submit(draft.id)
-    path = Path(database_url.removeprefix("sqlite:///"))
-    raw = path.read_bytes() + (Path(f"{path}-wal").read_bytes() if Path(f"{path}-wal").exists() else b"")
+    after = raw()
     for secret in (draft.values["applicant_id_number"], draft.values["applicant_phone"]):
-        assert secret.encode() not in raw
+        assert after.count(secret.encode()) <= before.count(secret.encode()), secret
 
 
 def test_department_transitions_history_and_outbox(apps):
