@@ -53,7 +53,7 @@ def model_server_endpoint(console_port: int) -> dict:
 
 
 def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
-                    model_server: dict | None = None) -> Path:
+                    model_server: dict | None = None, name: str = "endpoints.yml") -> Path:
     """Rasa's endpoints: our action server and the SQL tracker store (conversations,
     half-filled forms included, survive restarts). The scale-out path comes from the
     environment: TRACKER_DB_URL (e.g. PostgreSQL), REDIS_URL (lock store: one
@@ -73,7 +73,7 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
         endpoints["lock_store"] = {
             "type": "redis", "url": url.hostname or "localhost", "port": url.port or 6379,
             "db": int(url.path.strip("/") or 0), "password": url.password,
-            "key_prefix": "yjs"}
+            "key_prefix": os.environ.get("REDIS_KEY_PREFIX") or "yjs"}
     if os.environ.get("RABBITMQ_URL"):
         url = urlsplit(os.environ["RABBITMQ_URL"])
         endpoints["event_broker"] = {
@@ -81,7 +81,7 @@ def write_endpoints(actions_port: int, directory: Path = VAR_DIR,
             "username": unquote(url.username or "guest"),
             "password": unquote(url.password or "guest"),
             "queues": [os.environ.get("RABBITMQ_QUEUE", "rasa_events")]}
-    path = directory / "endpoints.yml"
+    path = directory / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds secrets
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False))
@@ -121,14 +121,16 @@ def action_server_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path) -> list[str]:
+def rasa_server_cmd(model: Path, rasa_port: int, endpoints: Path,
+                    interface: str | None = None) -> list[str]:
     """`rasa run` through bot.rasa_server: API token, no wildcard CORS, API on
     loopback only, /model/parse vaulted, bodies capped, retention."""
     cmd = [sys.executable, "-m", "bot.rasa_server", "--model", str(model),
            "--port", str(rasa_port), "--endpoints", str(endpoints),
            "--credentials", str(ROOT / "credentials.yml")]
-    if os.environ.get("RASA_INTERFACE"):
-        cmd += ["--interface", os.environ["RASA_INTERFACE"]]
+    interface = interface or os.environ.get("RASA_INTERFACE")
+    if interface:
+        cmd += ["--interface", interface]
     return cmd
 
 
@@ -174,6 +176,10 @@ class Child:
         env = rasa_env() if self.env is None else self.env
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, start_new_session=True)
         self.started = time.monotonic()
+        # var/run/<name>.pid: which process is which (the scale-out test stops one)
+        pids = VAR_DIR / "run"
+        pids.mkdir(parents=True, exist_ok=True)
+        (pids / f"{self.name.replace(' ', '-')}.pid").write_text(str(self.proc.pid))
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -235,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chat", action="store_true", help="terminal chat instead of the server")
     parser.add_argument("--wechat-fake", action="store_true",
                         help="point the WeChat clients at a local fake of WeChat's servers")
+    parser.add_argument("--scale", type=int, default=int(os.environ.get("SCALE") or 1),
+                        help="Rasa processes (each with an action server) behind HAProxy, "
+                             "on PostgreSQL, Redis and RabbitMQ (bot.scale)")
     args = parser.parse_args(argv)
     os.umask(0o077)  # every file we and our children create is private
     try:
@@ -248,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     rasa_port, actions_port = port("RASA_PORT", 5005), port("ACTIONS_PORT", 5055)
     console_port = port("CONSOLE_PORT", 8000)
     model = ensure_model()
+    if os.environ.get("TRACKER_DB_URL"):
+        from bot.scale import ensure_database
+
+        ensure_database(os.environ["TRACKER_DB_URL"])  # a new PostgreSQL database is created
     from bot.content.models import Models
 
     # the first start makes data/'s model live; later the console's publishes decide
@@ -283,10 +296,13 @@ def main(argv: list[str] | None = None) -> int:
         children.append(Child("fake identity provider", identity_fake.fake_cmd(env, sys.executable)))
         print(f"[run] real-name verification uses the local fake at {env['IDENTITY_API_BASE']} "
               "(not for production)", file=sys.stderr)
-    server = Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))
-    actions.env = action_server_env(rasa_env())  # with the fakes' settings
     backend = Child("backend", backend_cmd())
     trainer = Child("training worker", [sys.executable, "-m", "bot.content.worker"])
+    if args.scale > 1:
+        servers = scaled_servers(model, args.scale, rasa_port, model_server_endpoint(console_port))
+    else:
+        actions.env = action_server_env(rasa_env())  # with the fakes' settings
+        servers = [actions, Child("rasa server", rasa_server_cmd(model, rasa_port, endpoints))]
     print(f"[run] live model {live} (served to Rasa by the backend's model server)", file=sys.stderr)
     print(f"[run] model {model.name}\n[run] Rasa http://127.0.0.1:{rasa_port}  "
           f"actions http://127.0.0.1:{actions_port}  backend http://127.0.0.1:{console_port}  "
@@ -302,7 +318,41 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         backend.stop()
         raise
-    return Supervisor([*children, backend, actions, server, trainer]).run()
+    return Supervisor([*children, backend, *servers, trainer]).run()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scaled_servers(model: Path, scale: int, public_port: int,
+                   model_server: dict | None = None) -> list[Child]:
+    """SCALE=N (bot.scale): N pairs of action server and Rasa server on loopback ports,
+    HAProxy on the public Rasa port, all on the shared stores."""
+    from bot.scale import ensure_database, haproxy_cmd, scale_services_env, write_haproxy_config
+
+    os.environ.update(scale_services_env())  # inherited by every child
+    ensure_database(os.environ["TRACKER_DB_URL"])
+    children, rasa_ports = [], []
+    for i in range(scale):
+        a_port, r_port = _free_port(), _free_port()
+        endpoints = write_endpoints(a_port, VAR_DIR, model_server, f"endpoints-{i}.yml")
+        children.append(Child(f"action server {i}", action_server_cmd(a_port),
+                              action_server_env(rasa_env())))
+        children.append(Child(f"rasa server {i}",
+                              rasa_server_cmd(model, r_port, endpoints, interface="127.0.0.1")))
+        rasa_ports.append(r_port)
+    config = write_haproxy_config(VAR_DIR, public_port, rasa_ports,
+                                  interface=os.environ.get("RASA_INTERFACE") or "0.0.0.0")
+    children.append(Child("balancer", haproxy_cmd(config)))
+    print(f"[run] {scale} Rasa processes {rasa_ports} behind HAProxy on :{public_port}; "
+          f"tracker store {urlsplit(os.environ['TRACKER_DB_URL']).path.lstrip('/')}, "
+          "Redis lock store, RabbitMQ event broker", file=sys.stderr)
+    return children
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ What rasa_sdk has no setting for, this plugin adds:
   `Authorization: Bearer <secret>`, the header Rasa's `action_endpoint` sends
   (bot.run writes it into endpoints.yml); the secret is derived from the data key
   (bot.config.actions_secret), so there is nothing else to configure;
+* the knowledge base's content hash is read once per call (bot.kb.service
+  caches the content in between), so an answer always follows published content;
 * request size: at most ACTIONS_MAX_BODY bytes (4 MiB) as sent, and — rasa_sdk
   inflates `Content-Encoding: deflate` bodies without limit — at most
   ACTIONS_MAX_INFLATED (16 MiB) once decompressed; other encodings are refused.
@@ -94,12 +96,22 @@ def guard(secret: str, max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATE
     return middleware
 
 
+async def _fresh_knowledge(request: Request):
+    """Each action call sees the knowledge base as published: the content hash is read
+    once per call (bot.kb.service), not once per KB lookup nor never."""
+    if request.path != "/health":
+        from bot.kb.service import recheck
+
+        recheck()
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     from bot.config import actions_secret
 
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.register_middleware(guard(actions_secret()), "request")
+    app.register_middleware(_fresh_knowledge, "request")
     logger.info("action server: shared secret required, bodies capped")
 
 

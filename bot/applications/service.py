@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cached_property
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -115,12 +114,19 @@ class Applications:
         self.kb = kb or KnowledgeService()
         self._sessions = sessions or session_factory()
         self._forms = forms
+        self._loaded: tuple[object, dict[str, FormSpec]] | None = None
 
-    @cached_property
+    @property
     def forms(self) -> dict[str, FormSpec]:
+        """Read and validated once per knowledge-base content (bot.kb.cache_clear)."""
         if self._forms is not None:
             return self._forms
-        return load_forms({b.id: {it.key for it in b.items} for b in self.kb.bundles()})
+        key = self.kb.cache_key
+        loaded = self._loaded
+        if loaded is None or loaded[0] != key:
+            loaded = (key, load_forms({b.id: {it.key for it in b.items} for b in self.kb.bundles()}))
+            self._loaded = loaded
+        return loaded[1]
 
     def form(self, bundle_id: str) -> FormSpec:
         self.kb.bundle(bundle_id)  # UnknownBundle for ids the knowledge base lacks

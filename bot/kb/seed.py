@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.kb import cache_clear
 from bot.kb.elsewhere import load_catalogue, seed_catalogue
 from bot.kb.loader import load_knowledge_base
 from bot.kb.spec import KnowledgeBase
@@ -108,4 +109,5 @@ def seed(session: Session, kb: KnowledgeBase | None = None) -> bool:
     session.add(KbMeta(id=1, content_hash=kb.content_hash,
                        seeded_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
     session.flush()
+    cache_clear()  # this process's caches look again (after the caller's commit)
     return True

@@ -3,11 +3,21 @@
 Content is read from the database once and cached per process; the cache is
 dropped when the seeded content hash changes, so re-seeding after an edit of
 data/bundles/*.yml changes the answers without a restart.
+
+The hash itself is a query, so it is looked at no more than every
+KB_RECHECK_SECONDS (2 s), and once per action-server request (`recheck()`, from
+rasa_sdk_plugins): an action costs one small query however many KB lookups it
+makes (issue 13: it was one new connection and query per lookup), and answers
+follow published content at once. In the process that publishes (seed, the
+editor), `bot.kb.cache_clear()` makes every service look again.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import weakref
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -133,6 +143,27 @@ def _load_places(session: Session) -> Places:
     return Places(kinds, cities)
 
 
+RECHECK_SECONDS = float(os.environ.get("KB_RECHECK_SECONDS") or 2.0)
+_SERVICES: weakref.WeakSet[KnowledgeService] = weakref.WeakSet()
+_generation = 0  # bumped by cache_clear(): caches built on the KB (forms) rebuild too
+
+
+def recheck() -> None:
+    """Every KnowledgeService of this process reads the content hash at its next call
+    (the action server calls this once per request: rasa_sdk_plugins)."""
+    for service in list(_SERVICES):
+        service._checked = None
+
+
+def cache_clear() -> None:
+    """Every KnowledgeService of this process reads the content hash again at its next
+    call (and reloads if it changed); caches keyed by `cache_key` are rebuilt."""
+    global _generation
+    _generation += 1
+    for service in list(_SERVICES):
+        service._checked = None
+
+
 class KnowledgeService:
     """Cached access to bundles; safe to share between threads."""
 
@@ -140,10 +171,21 @@ class KnowledgeService:
         self._sessions = sessions or session_factory()
         self._lock = threading.Lock()
         self._hash: str | None = None
+        self._checked: float | None = None  # monotonic time the hash was last read
         self._bundles: dict[str, BundleView] = {}
         self._places = Places()
+        _SERVICES.add(self)
+
+    @property
+    def cache_key(self) -> tuple[str | None, int]:
+        """Changes when the content does, or cache_clear() was called."""
+        self._current()
+        return self._hash, _generation
 
     def _current(self) -> dict[str, BundleView]:
+        checked = self._checked
+        if checked is not None and time.monotonic() - checked < RECHECK_SECONDS:
+            return self._bundles
         with self._sessions() as session:
             content_hash = session.execute(select(KbMeta.content_hash)).scalar_one_or_none()
             if content_hash is None:
@@ -154,6 +196,7 @@ class KnowledgeService:
                         self._bundles = _load_all(session)
                         self._places = _load_places(session)
                         self._hash = content_hash
+            self._checked = time.monotonic()
             return self._bundles
 
     def bundles(self, audience: str | None = None) -> list[BundleView]:

@@ -86,3 +86,54 @@ def test_a_nonce_is_single_use_across_processes_but_a_retry_is_the_same(database
     assert other_process.use(key, digest(b"body")) == SAME
     assert other_process.use(key, digest(b"other body")) == OTHER
     assert Nonces("miniprogram", ttl=60).use(key, digest(b"other body")) == NEW  # own scope
+
+
+def test_a_long_conversation_reaches_rasa_bounded_and_is_stored_whole(tmp_path):
+    """Issue 13: the tracker Rasa gets stays ~TRACKER_WINDOW events however long the
+    session, with the slots and the active form of the older events; every event is
+    stored; a second process (another store on the same database) sees the first's
+    turns and the first sees the second's."""
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet
+
+    from bot.tracker_store import WINDOW
+
+    path = tmp_path / "tracker.db"
+    store, other = _store(path), _store(path)
+
+    async def talk() -> None:
+        await store.get_or_create_tracker("long")
+        for n in range(60):
+            t = await store.retrieve("long")
+            t.update(UserUttered(f"问题{n}", parse_data={"intent": {"name": "greet"}}))
+            if n == 3:
+                t.update(SlotSet("bundle", "newborn"))
+            if n == 5:
+                t.update(ActiveLoop("guide_form"))
+            for event in (ActionExecuted("utter_greet"), BotUttered(f"答{n}"),
+                          ActionExecuted("action_listen")):
+                t.update(event)
+            await store.save(t)
+
+    asyncio.run(talk())
+    t = asyncio.run(store.retrieve("long"))
+    assert len(t.events) <= WINDOW * 2
+    assert t.get_slot("bundle") == "newborn" and t.active_loop_name == "guide_form"
+    assert t.latest_message.text == "问题59"
+    from rasa.shared.core.events import ConversationPaused, SessionStarted
+
+    from bot.tracker_store import compact
+
+    old = [SessionStarted().as_dict(), ConversationPaused().as_dict()] + [
+        UserUttered(f"{n}").as_dict() for n in range(3 * WINDOW)]
+    assert len(compact(old)) < len(old)
+    assert DialogueStateTracker.from_dict("p", compact(old), DOMAIN.slots).is_paused()
+    t2 = asyncio.run(other.retrieve("long"))
+    t2.update(UserUttered("另一个进程"))
+    asyncio.run(other.save(t2))
+    assert asyncio.run(store.retrieve("long")).latest_message.text == "另一个进程"
+    full = asyncio.run(store.retrieve_full_tracker("long"))
+    assert sum(isinstance(e, UserUttered) for e in full.events) == 61
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
