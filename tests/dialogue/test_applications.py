@@ -126,9 +126,8 @@ def test_rating_in_chat_is_stored_and_low_scores_flagged(stack, apps):
     from sqlalchemy import select
 
     from bot.db import session_scope
-    from bot.models import Rating
-
     from bot.handoff.service import Handoff
+    from bot.models import Rating
 
     chat = RestChat(stack)
     chat.say("孩子出生了要办什么")
