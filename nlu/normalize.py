@@ -176,20 +176,18 @@ class Normalizer:
 
 @lru_cache(maxsize=1)
 def _jieba_frequencies():
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.dt.check_initialized()
-    return jieba.dt.FREQ
+    tokenizer = _general_tokenizer()
+    tokenizer.check_initialized()
+    return tokenizer.FREQ
 
 
 def word_boundaries(text: str) -> set[int]:
-    """Where Jieba's words of `text` start and end."""
-    import jieba
-
+    """Where Jieba's words of `text` start and end (general Chinese: Jieba's own
+    dictionary, whatever user dictionary a Rasa tokenizer loaded into the global one,
+    so the corrector answers the same in training, serving and tests)."""
     _jieba_frequencies()
     cuts, pos = {0}, 0
-    for word in jieba.cut(text, HMM=False):  # unknown characters (slips) stay single
+    for word in _general_tokenizer().cut(text, HMM=False):  # unknown characters (slips) stay single
         pos += len(word)
         cuts.add(pos)
     return cuts
@@ -205,7 +203,14 @@ def general_words(text: str) -> list[str]:
 def _general_tokenizer():
     import jieba
 
+    jieba.setLogLevel(60)
     return jieba.Tokenizer()  # a fresh one: the default may hold our user dictionary
+
+
+def general_cut(text: str) -> list[str]:
+    """Jieba's default cut (HMM on) with its own dictionary only."""
+    _jieba_frequencies()
+    return _general_tokenizer().lcut(text)
 
 
 def general_frequency(word: str) -> int:

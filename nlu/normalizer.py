@@ -89,9 +89,7 @@ class ChineseNormalizer(GraphComponent):
         Left out: a word part only one name has (电报 of 用电报装 is a wrong cut, 办间
         of 办间公司 no word), everyday words (干什么, 办公室: the general word model
         already knows them, and too many ordinary words sound like them)."""
-        import jieba
-
-        from nlu.normalize import general_frequency
+        from nlu.normalize import general_cut, general_frequency
 
         words: dict[str, None] = {}
         part_names: dict[str, set[str]] = {}
@@ -102,7 +100,7 @@ class ChineseNormalizer(GraphComponent):
                 for element in elements:
                     phrase = plain(str(element))
                     words[phrase] = None
-                    for w in jieba.lcut(phrase):
+                    for w in general_cut(phrase):
                         if len(w) >= 2 and w != phrase:
                             part_names.setdefault(w, set()).add(phrase)
         words.update(dict.fromkeys(w for w, names in part_names.items()
@@ -115,13 +113,13 @@ class ChineseNormalizer(GraphComponent):
 
     @staticmethod
     def _word_counts(training_data: TrainingData, plain: Normalizer) -> dict[str, int]:
-        import jieba
+        from nlu.normalize import general_cut
 
         counts: dict[str, int] = {}
         for message in training_data.training_examples:
             text = message.get(TEXT)
             if text:
-                for w in set(jieba.lcut(plain(text))):
+                for w in set(general_cut(plain(text))):
                     counts[w] = counts.get(w, 0) + 1
         return counts
 
