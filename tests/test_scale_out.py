@@ -100,10 +100,12 @@ CITIZEN_TURNS = ["你好", "孩子出生要办什么", "要带什么材料", "�
 async def _citizen(session, url: str, sender: str, answered: list, retried: list) -> None:
     import aiohttp
 
-    for text in CITIZEN_TURNS:
-        for attempt in range(60):  # a client retries what was not answered
+    for turn, text in enumerate(CITIZEN_TURNS):
+        # a client retries what was not answered, under the message's own id
+        message = {"sender": sender, "message": text, "message_id": f"{sender}-{turn}"}
+        for attempt in range(60):
             try:
-                async with session.post(url, json={"sender": sender, "message": text}) as resp:
+                async with session.post(url, json=message) as resp:
                     body = await resp.json(content_type=None)
                     if resp.status == 200 and body:
                         answered.append((sender, text))
