@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import now
 from bot.config import DATA_DIR, ROOT
-from bot.content.tables import ContentLive, ContentVersion, TrainedModel
+from bot.content.tables import ContentLive, ContentVersion, TrainedModel, Training
 from bot.db import session_factory
 from bot.staff.audit import Actor, AuditLog
 
@@ -286,10 +286,34 @@ class ContentStore:
         return session.execute(select(ContentVersion).where(ContentVersion.state == "draft")
                                .order_by(ContentVersion.id.desc()).limit(1)).scalar_one_or_none()
 
+    def _working(self, session: Session) -> ContentVersion:
+        """What the next edit starts from: the draft; else the newest version a training
+        froze on top of the live one and that never went live (so training a draft,
+        reading its evaluation and editing again never drops the edits that were trained,
+        while a version rolled back from stays behind); else live."""
+        draft = self._draft(session)
+        if draft is not None:
+            return draft
+        live_id = self.live_version_id(session)
+        been_live = select(TrainedModel.content_version_id).where(TrainedModel.ever_live == 1)
+        trained = session.execute(
+            select(ContentVersion).join(Training, Training.content_version_id == ContentVersion.id)
+            .where(ContentVersion.id > live_id, ContentVersion.state == "frozen",
+                   ContentVersion.id.not_in(been_live))
+            .order_by(ContentVersion.id.desc())).scalars().unique()
+        for version in trained:
+            parent, seen = version, set()
+            while parent is not None and parent.id not in seen:  # descends from live?
+                if parent.id == live_id:
+                    return version
+                seen.add(parent.id)
+                parent = session.get(ContentVersion, parent.parent_id) if parent.parent_id else None
+        return session.get(ContentVersion, live_id)
+
     def _version(self, session: Session, which: int | str) -> ContentVersion:
-        """'live', 'draft' (the draft, or live when there is none) or an id."""
+        """'live', 'draft' (what the next edit starts from, see _working) or an id."""
         if which == "draft":
-            return self._draft(session) or session.get(ContentVersion, self.live_version_id(session))
+            return self._working(session)
         if which == "live":
             return session.get(ContentVersion, self.live_version_id(session))
         row = session.get(ContentVersion, int(which))
@@ -349,15 +373,17 @@ class ContentStore:
     def _edit(self, actor: Actor, what: str, change, detail: dict) -> dict:
         with self._sessions.begin() as s:
             draft = self._draft(s)
-            base = draft or self._version(s, "live")
+            base = self._working(s)
             files = copy.deepcopy(dict(base.files))
             change(files)
             problems = validate(files)
             if problems:
                 raise ContentInvalid(problems)
             if draft is None:
+                # on top of a trained, unpublished version its editors stay editors (four eyes)
+                carried = [] if base.id == self.live_version_id(s) else list(base.editors or [])
                 draft = ContentVersion(parent_id=base.id, state="draft", files=files, created_at=now(),
-                                       created_by=actor.name, editors=[], content_hash="")
+                                       created_by=actor.name, editors=carried, content_hash="")
                 s.add(draft)
             draft.files = files
             draft.content_hash = files_hash(files)

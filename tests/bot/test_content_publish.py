@@ -117,9 +117,17 @@ def test_publish_switches_content_and_rollback_needs_no_evaluation(clean, tmp_pa
     # roll back: the first model has been live, so its old evaluation is not asked again
     with session_scope() as s:
         s.get(TrainedModel, first).evaluation = None
+    with session_scope() as s:  # the second version was trained (as the console does it)
+        from bot.clock import now
+        from bot.content.tables import Training
+
+        s.add(Training(content_version_id=second_version, state="succeeded", progress=1.0,
+                       stage="done", log=[], requested_by=EDITOR.name, created_at=now()))
     back = Models().publish(first, PUBLISHER)
     assert back["rollback"] is True and Models().live().id == first
     assert "添咗个BB仔" not in kb.bundle("newborn").synonyms
+    # the next edit starts from the rolled-back-to content, not from the version undone
+    assert "添咗个BB仔" not in (ContentStore().bundle("newborn").get("synonyms") or [])
 
 
 def test_actions_answer_from_the_content_of_the_model_that_understood_the_turn(clean, tmp_path):
@@ -138,3 +146,32 @@ def test_actions_answer_from_the_content_of_the_model_that_understood_the_turn(c
     assert "新叫法宝宝" not in knowledge.bundle("newborn").synonyms
     MODEL_ID.set(None)
     assert "新叫法宝宝" in knowledge.bundle("newborn").synonyms
+
+
+def test_editing_after_a_training_continues_from_what_was_trained(clean):
+    """Train a draft, read its evaluation, edit again: the new draft holds the trained
+    edits too (it is made from the trained version, not from live), and whoever edited
+    the trained version still counts as an editor of the new draft (four eyes)."""
+    from bot.content.tables import ContentVersion, Training
+    from bot.content.training import Trainings
+
+    store, other = ContentStore(), Actor("ed2-publish-test")
+    store.add_synonym("newborn", "添丁继续甲", EDITOR)
+    job = Trainings().request(EDITOR, "draft")
+    try:
+        assert "添丁继续甲" in store.bundle("newborn")["synonyms"]  # still what an edit starts from
+        store.add_synonym("newborn", "添丁继续乙", other)
+        assert {"添丁继续甲", "添丁继续乙"} <= set(store.bundle("newborn")["synonyms"])
+        with session_scope() as s:
+            draft = store._draft(s)
+            assert set(draft.editors) == {EDITOR.name, other.name}
+            assert draft.parent_id == s.get(Training, job).content_version_id
+            assert s.get(ContentVersion, store.live_version_id(s)).files != draft.files
+    finally:
+        with session_scope() as s:
+            s.get(Training, job).state = "failed"  # never left for a worker
+        store.discard_draft(Actor("test"))
+    # with the draft discarded and nothing trained on top of live, edits start from live
+    with session_scope() as s:
+        s.query(Training).filter(Training.id == job).delete()
+    assert "添丁继续甲" not in (store.bundle("newborn").get("synonyms") or [])
