@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,29 @@ def wait_for(predicate, timeout: float = 60.0, every: float = 0.2):
             return value
         time.sleep(every)
     return predicate()
+
+
+@contextmanager
+def backend_process(wechat_stack, fake_wechat, log_dir: Path, **env_changes: str | None):
+    """`python -m backend` on a free port beside the WeChat stack (its Rasa, the fake WeChat,
+    the same var/); yields its URL. `env_changes`: extra variables, None removes one."""
+    port = free_port()
+    env = {**os.environ, "CONSOLE_PORT": str(port),
+           "YJS_RASA_URL": f"http://127.0.0.1:{wechat_stack.rasa_port}",
+           "WECHAT_APPID": OA_APPID, "WECHAT_SECRET": OA_SECRET,
+           "WECHAT_API_BASE": fake_wechat.base_url, "YJS_VAR_DIR": str(wechat_stack.var_dir)}
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    log = open(log_dir / "backend.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env,
+                            stdout=log, stderr=log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

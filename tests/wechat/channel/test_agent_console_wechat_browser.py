@@ -8,18 +8,14 @@ transfers the conversation to a colleague with a note."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from bot.staff.accounts import AGENT
 from tests.backend.conftest import people  # noqa: F401 - a fixture
 from tests.backend.test_console_browser import Page, chromium  # noqa: F401 - a fixture
-from tests.conftest import ROOT, free_port, wait_http
-from tests.wechat.channel.conftest import wait_for
+from tests.wechat.channel.conftest import backend_process, wait_for
 from tests.wechat.channel.pushes import new_openid
-from tests.wechat.conftest import OA_APPID, OA_SECRET
 
 os.environ["HANDOFF_HOURS"] = "24x7"  # agents on duty (read by the stack's action server)
 CS_SEND = "cgi-bin/message/custom/send"
@@ -27,22 +23,9 @@ CS_SEND = "cgi-bin/message/custom/send"
 
 @pytest.fixture(scope="module")
 def console(wechat_stack, fake_wechat, tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "CONSOLE_PORT": str(port),
-           "YJS_RASA_URL": f"http://127.0.0.1:{wechat_stack.rasa_port}",
-           "WECHAT_APPID": OA_APPID, "WECHAT_SECRET": OA_SECRET,
-           "WECHAT_API_BASE": fake_wechat.base_url, "YJS_VAR_DIR": str(wechat_stack.var_dir)}
-    env.pop("YJS_TRUSTED_PROXIES", None)
-    log = open(tmp_path_factory.mktemp("console") / "backend.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env,
-                            stdout=log, stderr=log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with backend_process(wechat_stack, fake_wechat, tmp_path_factory.mktemp("console"),
+                         YJS_TRUSTED_PROXIES=None) as url:
+        yield url
 
 
 def _cs_texts(fake, openid: str) -> list[str]:

@@ -21,10 +21,9 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, wait_http
-from tests.wechat.channel.conftest import wait_for
+from tests.conftest import ROOT
+from tests.wechat.channel.conftest import backend_process, wait_for
 from tests.wechat.channel.pushes import new_openid
-from tests.wechat.conftest import OA_APPID, OA_SECRET
 
 # Agents are on duty whenever this test runs (read by the action server it starts).
 os.environ["HANDOFF_HOURS"] = "24x7"
@@ -44,21 +43,8 @@ def yjs_staff_add(name: str, *roles: str) -> str:
 
 @pytest.fixture(scope="module")
 def backend(wechat_stack, fake_wechat, tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "CONSOLE_PORT": str(port),
-           "YJS_RASA_URL": f"http://127.0.0.1:{wechat_stack.rasa_port}",
-           "WECHAT_APPID": OA_APPID, "WECHAT_SECRET": OA_SECRET,
-           "WECHAT_API_BASE": fake_wechat.base_url, "YJS_VAR_DIR": str(wechat_stack.var_dir)}
-    log = open(tmp_path_factory.mktemp("backend") / "backend.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env,
-                            stdout=log, stderr=log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with backend_process(wechat_stack, fake_wechat, tmp_path_factory.mktemp("backend")) as url:
+        yield url
 
 
 class Staff:
