@@ -52,6 +52,7 @@ chat: init model
 	$(PY) -m bot.run --chat
 
 test: install
+	@scripts/install-balancer.sh  # the scale-out tests run behind HAProxy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 eval: install
