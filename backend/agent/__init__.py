@@ -155,10 +155,7 @@ def _detail(request: web.Request, conversation_id: str) -> dict:
 
 
 async def conversation(request: web.Request) -> web.Response:
-    try:
-        return ok(await asyncio.to_thread(_detail, request, request.match_info["id"]))
-    except HandoffError as exc:
-        return handoff_error(exc)
+    return ok(await asyncio.to_thread(_detail, request, request.match_info["id"]))
 
 
 async def conversation_messages(request: web.Request) -> web.Response:
@@ -167,10 +164,7 @@ async def conversation_messages(request: web.Request) -> web.Response:
     except ValueError:
         return fail("bad_request", detail="after")
     h = svc(request)
-    try:
-        await asyncio.to_thread(h.get, request.match_info["id"])
-    except HandoffError as exc:
-        return handoff_error(exc)
+    await asyncio.to_thread(h.get, request.match_info["id"])
     rows = await asyncio.to_thread(h.messages, request.match_info["id"], after)
     return ok({"messages": [m.as_json() for m in rows]})
 
@@ -181,10 +175,7 @@ async def conversation_messages(request: web.Request) -> web.Response:
 async def takeover(request: web.Request) -> web.Response:
     h, rasa, actor = svc(request), request.app[RASA], _actor(request)
     cid = request.match_info["id"]
-    try:
-        conv, previous = await asyncio.to_thread(h.claim, cid, actor)
-    except HandoffError as exc:
-        return handoff_error(exc)
+    conv, previous = await asyncio.to_thread(h.claim, cid, actor)
     if not conv.paused:
         try:
             await asyncio.to_thread(h.set_paused, cid, True)
@@ -199,22 +190,16 @@ async def takeover(request: web.Request) -> web.Response:
 
 
 async def send_message(request: web.Request) -> web.Response:
-    try:
-        body = await _body(request)
-    except BadBody as exc:
-        return deny(exc.status, exc.code)
+    body = await _body(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         return fail("bad_request", detail='{"text"}')
     h, actor, cid = svc(request), _actor(request), request.match_info["id"]
-    try:
-        conv = await asyncio.to_thread(h.get, cid)
-        if conv.channel == senders.WECHAT and len(text.strip().encode()) > WECHAT_MAX_BYTES:
-            return fail("too_long")
-        message, conv = await asyncio.to_thread(
-            h.add_agent_message, cid, actor, text, delivery.initial_status(conv))
-    except HandoffError as exc:
-        return handoff_error(exc)
+    conv = await asyncio.to_thread(h.get, cid)
+    if conv.channel == senders.WECHAT and len(text.strip().encode()) > WECHAT_MAX_BYTES:
+        return fail("too_long")
+    message, conv = await asyncio.to_thread(
+        h.add_agent_message, cid, actor, text, delivery.initial_status(conv))
     status, error = await delivery.deliver(request.app, h, conv, message)
     out = {**message.as_json(), "status": status, "error": error}
     out["wechat"] = await asyncio.to_thread(delivery.window, h, conv.sender)
@@ -226,10 +211,7 @@ async def send_message(request: web.Request) -> web.Response:
 
 async def release(request: web.Request) -> web.Response:
     h, rasa, actor, cid = svc(request), request.app[RASA], _actor(request), request.match_info["id"]
-    try:
-        conv = await asyncio.to_thread(h.release, cid, actor)
-    except HandoffError as exc:
-        return handoff_error(exc)
+    conv = await asyncio.to_thread(h.release, cid, actor)
     try:
         await rasa.resume(conv.sender)
         await asyncio.to_thread(h.set_paused, cid, False)
@@ -250,10 +232,7 @@ async def _tell(app: web.Application, h: Handoff, cid: str, text: str) -> str:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    try:
-        body = await _body(request)
-    except BadBody as exc:
-        return deny(exc.status, exc.code)
+    body = await _body(request)
     to = body.get("to")
     if not isinstance(to, str) or not to.strip():
         return fail("bad_request", detail='{"to": "<username>"}')
@@ -261,11 +240,8 @@ async def transfer(request: web.Request) -> web.Response:
     target = await asyncio.to_thread(accounts.get, to.strip().lower())
     if target is None or target.disabled or not target.has(AGENT_ROLE):
         return fail("unknown_agent")
-    try:
-        await asyncio.to_thread(svc(request).transfer, request.match_info["id"], _actor(request),
-                                target.id, target.username)
-    except HandoffError as exc:
-        return handoff_error(exc)
+    await asyncio.to_thread(svc(request).transfer, request.match_info["id"], _actor(request),
+                            target.id, target.username)
     return ok(await asyncio.to_thread(_detail, request, request.match_info["id"]))
 
 
@@ -285,18 +261,12 @@ async def agents(request: web.Request) -> web.Response:
 
 
 async def add_note(request: web.Request) -> web.Response:
-    try:
-        body = await _body(request)
-    except BadBody as exc:
-        return deny(exc.status, exc.code)
+    body = await _body(request)
     text = body.get("text")
     if not isinstance(text, str):
         return fail("bad_request", detail='{"text"}')
-    try:
-        note = await asyncio.to_thread(svc(request).add_note, request.match_info["id"],
-                                       _actor(request), text)
-    except HandoffError as exc:
-        return handoff_error(exc)
+    note = await asyncio.to_thread(svc(request).add_note, request.match_info["id"],
+                                   _actor(request), text)
     return ok(note, status=201)
 
 
@@ -317,10 +287,7 @@ async def work_order_options(request: web.Request) -> web.Response:
 
 
 async def create_work_order(request: web.Request) -> web.Response:
-    try:
-        body = await _body(request)
-    except BadBody as exc:
-        return deny(exc.status, exc.code)
+    body = await _body(request)
     category, department, summary = body.get("category"), body.get("department"), body.get("summary")
     if not all(isinstance(v, str) for v in (category, department, summary)):
         return fail("bad_request", detail='{"category", "department", "summary", "deadline"?}')
@@ -332,11 +299,8 @@ async def create_work_order(request: web.Request) -> web.Response:
             return fail("bad_request", detail="deadline: ISO 8601")
     if department not in _departments(request.config_dict[APPS].kb):
         return fail("bad_request", detail="department")
-    try:
-        order = await asyncio.to_thread(svc(request).create_work_order, request.match_info["id"],
-                                        _actor(request), category, department, summary, deadline)
-    except HandoffError as exc:
-        return handoff_error(exc)
+    order = await asyncio.to_thread(svc(request).create_work_order, request.match_info["id"],
+                                    _actor(request), category, department, summary, deadline)
     return ok(order, status=201)
 
 
@@ -361,10 +325,7 @@ async def canned_replies(request: web.Request) -> web.Response:
     bundle_id = request.query.get("bundle")
     items = [k for k in request.query.get("items", "").split(",") if k.strip()]
     if request.query.get("conversation"):
-        try:
-            conv = await asyncio.to_thread(svc(request).get, request.query["conversation"])
-        except HandoffError as exc:
-            return handoff_error(exc)
+        conv = await asyncio.to_thread(svc(request).get, request.query["conversation"])
         bundle_id = bundle_id or (conv.context or {}).get("bundle")
     general = general_replies()
     if not bundle_id:
@@ -447,8 +408,20 @@ async def _sweeper(app: web.Application):
     await delivery.close(app)
 
 
+@web.middleware
+async def _errors(request: web.Request, handler) -> web.StreamResponse:
+    """One place that turns the service's refusals and bad bodies into the API's
+    JSON errors, so handlers read as the happy path."""
+    try:
+        return await handler(request)
+    except HandoffError as exc:
+        return handoff_error(exc)
+    except BadBody as exc:
+        return deny(exc.status, exc.code)
+
+
 def create_app(handoff: Handoff | None = None, rasa_url: str | None = None) -> web.Application:
-    app = web.Application(middlewares=[boundary(AGENT_ROLE)])
+    app = web.Application(middlewares=[boundary(AGENT_ROLE), _errors])
     app[HANDOFF] = handoff or Handoff()
     app[RASA] = RasaConversations(rasa_url)
     app[HUB] = Hub(app[HANDOFF])
