@@ -5,7 +5,8 @@
 1. The held-out sets in tests/nlu, none of them used for training:
    test_set.yml (written with the training data, kept apart), independent_set.yml
    (written independently of data/nlu; only ever scored) and dev_set.yml (written
-   the same way; its errors may be studied by category, never message by message).
+   the same way; its errors may be studied by category, never message by message)
+   and fresh_set.yml (written last, without seeing data/nlu or the other sets; scored only).
    For each: intent accuracy, bundle accuracy (the right bundle, or none when none
    is meant), bundle recall, out-of-scope look-alikes given no bundle, fallback
    rate; accuracy by style; per-intent F1 and the worst confusions.
@@ -41,7 +42,7 @@ from benchmarks.common import (
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 SETS = {"test_set": "tests/nlu/test_set.yml", "independent_set": "tests/nlu/independent_set.yml",
-        "dev_set": "tests/nlu/dev_set.yml"}
+        "dev_set": "tests/nlu/dev_set.yml", "fresh_set": "tests/nlu/fresh_set.yml"}
 METRICS = ("intent_accuracy", "bundle_accuracy", "bundle_recall", "no_bundle_precision",
            "oos_no_bundle", "fallback_rate")
 
