@@ -106,7 +106,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "elsewhere_intents": BUNDLE_QUESTIONS,
             "elsewhere_confidence": 0.9,
             "shared_item_share": 0.6,
-            "confused_threshold": 0.85,
+            "confused_threshold": 0.8,
             "audience_weight": 2.0,
             "part_min_examples": 3,
             "part_share": 0.8,
@@ -118,6 +118,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "gate_intents": ["ask_bundle", "ask_materials", "ask_department", "ask_time_limit",
                              "ask_fee", "ask_online"],
             "gate_max_probability": 0.2,
+            "condition_on_bundle": True,
             "gate_pos": ["n", "nz", "vn", "nt", "nl", "ng"],
         }
 
@@ -531,7 +532,25 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 self._out_of_scope(message)
             elif bundle and intent == OUT_OF_SCOPE:
                 self._bundle_question(message)
+            elif bundle and intent in BUNDLE_QUESTIONS and self._config["condition_on_bundle"]:
+                self._condition_on_bundle(message)
         return messages
+
+    def _condition_on_bundle(self, message: Message) -> None:
+        """A message about a bundle asks a bundle question: the intents that cannot be
+        about one (greet, inform, list_bundles …) leave the ranking and the rest share
+        their mass, so a close call among bundle questions is not a fallback."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        kept = [dict(r) for r in ranking if r.get("name") not in self._config["no_bundle_intents"]
+                or r.get("name") == OUT_OF_SCOPE]
+        mass = sum(float(r.get("confidence") or 0.0) for r in kept)
+        if not kept or mass <= 0:
+            return
+        for r in kept:
+            r["confidence"] = float(r.get("confidence") or 0.0) / mass
+        kept.sort(key=lambda r: -r["confidence"])
+        message.set(INTENT, kept[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, kept, add_to_output=True)
 
     def _bundle_question(self, message: Message) -> None:
         """An "out of scope" service the context shows to be part of a bundle: the
