@@ -184,3 +184,17 @@ def test_the_gate_makes_the_intent_out_of_scope(resolver):
     resolver.process([message])
     assert message.get("intent")["name"] == "out_of_scope"
     assert not [e for e in message.get("entities") if e["entity"] == "bundle"]
+
+
+def test_a_message_about_a_bundle_asks_a_bundle_question(resolver):
+    # the classifier hesitates, but greet/inform cannot be about a bundle: their
+    # mass goes to the bundle questions, so the top one is no longer a fallback
+    ranking = [{"name": "ask_materials", "confidence": 0.28}, {"name": "inform", "confidence": 0.27},
+               {"name": "ask_bundle", "confidence": 0.25}, {"name": "greet", "confidence": 0.2}]
+    message = Message(data={"text": "老人去世了要带身份证原件吗", "intent": ranking[0],
+                            "intent_ranking": ranking})
+    resolver.process([message])
+    assert [e["value"] for e in message.get("entities") if e["entity"] == "bundle"] == ["after_death"]
+    names = [r["name"] for r in message.get("intent_ranking")]
+    assert names == ["ask_materials", "ask_bundle"]
+    assert message.get("intent")["confidence"] == pytest.approx(0.28 / 0.53)
