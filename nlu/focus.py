@@ -79,9 +79,18 @@ class QuestionFocus:
                 out[intent] = max(ends)
         return out
 
-    def intent(self, text: str) -> str | None:
+    def intent(self, text: str, masked: str | None = None) -> str | None:
         """The one specific question the question clause asks, or None: none when it
-        asks several, or when an overview cue (要办啥, 怎么办 …) comes after it."""
+        asks several, or when an overview cue (要办啥, 怎么办 …) comes after it. With no
+        cue in the text as typed, the text with the knowledge base's names masked
+        (`masked`: a document Ⓜ, an office Ⓓ) is read too: 要Ⓜ吗 asks for materials,
+        Ⓓ能办吗 for the department."""
+        found = self._intent(text)
+        if found is None and masked is not None and masked != text:
+            found = self._intent(masked)
+        return found
+
+    def _intent(self, text: str) -> str | None:
         cued = self.cued(self.clause(text))
         overview = cued.pop(self.overview, -1)
         if len(cued) != 1:

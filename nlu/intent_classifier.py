@@ -232,7 +232,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         top = int(np.argmax(row))
         if classes[top] not in self._config["focus_from"]:
             return
-        target = self.focus.intent(text)
+        target = self.focus.intent(text, self.features.gazetteer.mask(text, MARKS))
         if target is None or target not in classes:
             return
         k = classes.index(target)

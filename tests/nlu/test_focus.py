@@ -68,3 +68,10 @@ def test_the_classifier_swaps_the_overview_for_the_focus(tmp_path):
     row = np.array([0.2, 0.7, 0.1])
     component._apply_focus("出生证明要哪些资料", row)  # only an overview read is refocused
     assert list(row) == [0.2, 0.7, 0.1]
+
+
+def test_the_masked_text_is_read_when_the_text_has_no_cue():
+    focus = QuestionFocus({"ask_materials": ["Ⓜ吗"], "ask_department": ["Ⓓ能"], "ask_bundle": ["怎么办"]})
+    assert focus.intent("我老婆刚生完，要户口本吗", "我老婆刚生完，要Ⓜ吗") == "ask_materials"
+    assert focus.intent("老人走了，街道办能办吗", "老人走了，Ⓓ能办吗") == "ask_department"
+    assert focus.intent("老人走了，怎么办", "老人走了，怎么办") is None
