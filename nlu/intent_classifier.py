@@ -232,7 +232,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         top = int(np.argmax(row))
         if classes[top] not in self._config["focus_from"]:
             return
-        target = self.focus.intent(text, self.features.gazetteer.mask(text, MARKS))
+        masked = self.features.gazetteer.mask(text, MARKS) if self.features is not None else None
+        target = self.focus.intent(text, masked)
         if target is None or target not in classes:
             return
         k = classes.index(target)
