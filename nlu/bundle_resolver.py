@@ -114,10 +114,13 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "solver": "saga",  # as nlu.intent_classifier: same model, a fraction of the time
             "tol": 1e-3,
             # the unknown-object gate: a bundle question about a thing no name of the
-            # knowledge base or the catalogue covers, with no bundle evidence, is out of scope
+            # knowledge base or the catalogue covers, with no bundle evidence, is out of
+            # scope; so is one with no bundle that the intent classifier also found
+            # likely out of scope (gate_oos_probability)
             "gate_intents": ["ask_bundle", "ask_materials", "ask_department", "ask_time_limit",
                              "ask_fee", "ask_online"],
             "gate_max_probability": 0.2,
+            "gate_oos_probability": 0.2,
             "condition_on_bundle": True,
             "gate_pos": ["n", "nz", "vn", "nt", "nl", "ng"],
         }
@@ -480,6 +483,15 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 return word
         return None
 
+    def _oos_runner_up(self, message: Message, intent: str | None) -> bool:
+        """A bundle question about no bundle, that the intent classifier also found
+        likely out of scope."""
+        if intent not in self._config["gate_intents"]:
+            return False
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        p = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == OUT_OF_SCOPE), 0.0)
+        return p >= self._config["gate_oos_probability"]
+
     def _name_parts(self) -> tuple[set[str], set[tuple[str, str]]]:
         """The parts of our names, and how their two-character parts sound (a slip
         the normaliser left, 清锐 for 清税, is no unknown object)."""
@@ -527,7 +539,8 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             message.set("bundle_ranking", ranking, add_to_output=True)
             asks_elsewhere = elsewhere and (intent in self._config["elsewhere_intents"]
                                             or intent == OUT_OF_SCOPE)
-            unknown = bundle is None and elsewhere is None and self.unknown_object(text, intent)
+            unknown = bundle is None and elsewhere is None and (
+                self.unknown_object(text, intent) or self._oos_runner_up(message, intent))
             if asks_elsewhere or unknown:
                 self._out_of_scope(message)
             elif bundle and intent == OUT_OF_SCOPE:

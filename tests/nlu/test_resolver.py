@@ -198,3 +198,15 @@ def test_a_message_about_a_bundle_asks_a_bundle_question(resolver):
     names = [r["name"] for r in message.get("intent_ranking")]
     assert names == ["ask_materials", "ask_bundle"]
     assert message.get("intent")["confidence"] == pytest.approx(0.28 / 0.53)
+
+
+def test_a_bundle_question_about_no_bundle_that_may_be_out_of_scope_is(resolver):
+    def parsed(text, oos):
+        ranking = [{"name": "ask_department", "confidence": 1 - oos}, {"name": "out_of_scope", "confidence": oos}]
+        message = Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking})
+        resolver.process([message])
+        return message.get("intent")["name"]
+
+    assert parsed("那个东西在哪办", 0.3) == "out_of_scope"
+    assert parsed("那个东西在哪办", 0.05) == "ask_department"  # a follow-up: the dialogue has the bundle
+    assert parsed("老人去世了在哪办", 0.3) == "ask_department"  # a bundle: not gated
