@@ -210,3 +210,14 @@ def test_a_bundle_question_about_no_bundle_that_may_be_out_of_scope_is(resolver)
     assert parsed("那个东西在哪办", 0.3) == "out_of_scope"
     assert parsed("那个东西在哪办", 0.05) == "ask_department"  # a follow-up: the dialogue has the bundle
     assert parsed("老人去世了在哪办", 0.3) == "ask_department"  # a bundle: not gated
+
+
+def test_the_same_content_trains_the_same_model(resolver, tmp_path):
+    config = {**BundleResolver.get_default_config(), "C": 8.0, "confused_threshold": 0.5}
+    context = ExecutionContext(GraphSchema({}), "test")
+    messages = [Message(data={"text": t, "intent": "ask_bundle", "entities": [] if b == "none" else [
+        {"entity": "bundle", "value": b, "start": 0, "end": len(t)}]}) for b, ts in EXAMPLES.items() for t in ts]
+    lookups = [{"name": k, "elements": v} for k, v in LOOKUPS.items()]
+    again = BundleResolver.create(config, LocalModelStorage(tmp_path), Resource("again"), context)
+    again.train(TrainingData(training_examples=messages, lookup_tables=lookups))
+    assert (again.classifier.coef_ == resolver.classifier.coef_).all()
