@@ -40,6 +40,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from nlu.fuzzy import char_sounds
 from nlu.gazetteer import Gazetteer, Match
 from nlu.normalize import general_words
 
@@ -50,8 +51,33 @@ CLAUSE = re.compile(r"[,，。.!！?？;；、~～]+")
 AUDIENCE_PREFIX = "audience:"  # lookup audience:<audience> lists bundle ids
 CONFUSED_PREFIX = "confused:"  # lookup confused:<service> lists bundle ids
 TOGETHER_PREFIX = "together:"  # together:<service>:<n>:names|deeds, one clause holds both
+KNOWN_LOOKUPS = ("material", "department", "vocabulary")  # other names of the knowledge base
+GENERIC_LOOKUP = "gate:generic"  # nouns any question may carry (材料, 时间, 老婆 …): no object
+PREFER_PREFIX = "prefer:"  # prefer:<bundle>:<over bundle> lists cue words (公司, 厂房 …)
 BUNDLE_QUESTIONS = ["ask_bundle", "ask_materials", "ask_department", "ask_time_limit", "ask_fee",
                     "ask_online", "start_application", "nlu_fallback"]
+
+
+def _pos_words(text: str) -> list[tuple[str, str]]:
+    """(word, part of speech) as general Chinese (Jieba's own dictionary) cuts `text`."""
+    import jieba.posseg
+
+    from nlu.normalize import _general_tokenizer, _jieba_frequencies
+
+    global _POS
+    if _POS is None:
+        _jieba_frequencies()
+        _POS = jieba.posseg.POSTokenizer(_general_tokenizer())
+    return [(p.word, p.flag) for p in _POS.cut(text, HMM=False) if p.word.strip()]
+
+
+_POS = None
+
+
+def _sounds_like(word: str, sounds: set[tuple[str, str]]) -> bool:
+    """Whether two neighbouring characters of `word` sound like two of our names'."""
+    return any((a, b) in sounds for i in range(len(word) - 1)
+               for a in char_sounds(word[i]) for b in char_sounds(word[i + 1]))
 
 
 def _top(probs: dict[str, float]) -> tuple[str, float]:
@@ -80,13 +106,24 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             "elsewhere_intents": BUNDLE_QUESTIONS,
             "elsewhere_confidence": 0.9,
             "shared_item_share": 0.6,
-            "confused_threshold": 0.85,
+            "confused_threshold": 0.8,
             "audience_weight": 2.0,
             "part_min_examples": 3,
             "part_share": 0.8,
             "long_message": 16,
             "solver": "saga",  # as nlu.intent_classifier: same model, a fraction of the time
             "tol": 1e-3,
+            "random_state": 13,  # saga shuffles: the same content trains the same model
+            # the unknown-object gate: a bundle question about a thing no name of the
+            # knowledge base or the catalogue covers, with no bundle evidence, is out of
+            # scope; so is one with no bundle that the intent classifier also found
+            # likely out of scope (gate_oos_probability)
+            "gate_intents": ["ask_bundle", "ask_materials", "ask_department", "ask_time_limit",
+                             "ask_fee", "ask_online"],
+            "gate_max_probability": 0.2,
+            "gate_oos_probability": 0.2,
+            "condition_on_bundle": True,
+            "gate_pos": ["n", "nz", "vn", "nt", "nl", "ng"],
         }
 
     def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource,
@@ -103,6 +140,9 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         self.parts: dict[str, str] = {}
         self.together: dict[str, dict[str, dict[str, list[str]]]] = {}
         self.audience_classifier: LogisticRegression | None = None
+        self.known: list[str] = []
+        self.generic: list[str] = []
+        self.prefer: dict[str, dict[str, list[str]]] = {}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -119,6 +159,7 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
     def train(self, training_data: TrainingData) -> Resource:
         self.gazetteer = Gazetteer.from_lookup_tables(training_data.lookup_tables)
         self.audience, self.confused, self.together = {}, {}, {}
+        self.known, self.generic, self.prefer = [], [], {}
         for table in training_data.lookup_tables:
             name, elements = str(table.get("name", "")), table.get("elements") or []
             if name.startswith(AUDIENCE_PREFIX):
@@ -129,6 +170,13 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 sid, n, side = name[len(TOGETHER_PREFIX):].rsplit(":", 2)
                 pairs = self.together.setdefault(sid, {})
                 pairs.setdefault(n, {"names": [], "deeds": []})[side] = [str(e) for e in elements]
+            elif name in KNOWN_LOOKUPS:
+                self.known += [str(e) for e in elements]
+            elif name == GENERIC_LOOKUP or name.startswith("focus:"):
+                self.generic += [str(e) for e in elements]
+            elif name.startswith(PREFER_PREFIX):
+                winner, loser = name[len(PREFER_PREFIX):].split(":", 1)
+                self.prefer.setdefault(winner, {})[loser] = [str(e) for e in elements]
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [m.get(TEXT) for m in examples]
         labels = [self._label(m) for m in examples]
@@ -153,7 +201,8 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
 
     def _logistic(self) -> LogisticRegression:
         return LogisticRegression(C=self._config["C"], max_iter=3000, class_weight="balanced",
-                                  solver=self._config["solver"], tol=self._config["tol"])
+                                  solver=self._config["solver"], tol=self._config["tol"],
+                                  random_state=self._config["random_state"])
 
     def _distinctive_parts(self, texts: list[str], labels: list[str]) -> dict[str, str]:
         """Parts of one bundle's names (退休 of 办退休) that the training examples
@@ -177,7 +226,8 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 "classes": [str(c) for c in self.classifier.classes_],
                 "ngram_range": list(self.vectorizer.ngram_range),
                 "audience": self.audience, "confused": self.confused, "parts": self.parts,
-                "together": self.together,
+                "together": self.together, "known": self.known, "generic": self.generic,
+                "prefer": self.prefer,
                 "audience_classes": ([str(c) for c in self.audience_classifier.classes_]
                                      if self.audience_classifier is not None else []),
             }
@@ -215,6 +265,9 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
         component.parts = meta.get("parts", {})
         component.together = meta.get("together", {})
         component.audience_classifier = audience_classifier
+        component.known = meta.get("known", [])
+        component.generic = meta.get("generic", [])
+        component.prefer = meta.get("prefer", {})
         return component
 
     # -- inference --------------------------------------------------------
@@ -280,6 +333,16 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def _masked(text: str, match: Match) -> str:
         return text[: match.start] + " " + text[match.end:]
+
+    def _preferred(self, text: str, bundle: str, probs: dict[str, float]) -> str | None:
+        """A bundle that a name of another one (过户登记 of a flat) is to be read as, when
+        the message carries its cues (公司, 厂房 …: lookup prefer:<bundle>:<other>) and
+        the classifier agrees: 公司买的厂房要过户登记 is enterprise real estate."""
+        for winner, losers in self.prefer.items():
+            cues = losers.get(bundle)
+            if cues and any(c in text for c in cues) and probs.get(winner, 0.0) > probs.get(bundle, 0.0):
+                return winner
+        return None
 
     def _part_evidence(self, words: list[str]) -> str | None:
         """A word of the message that only occurs inside one bundle's names (退休 in
@@ -366,6 +429,9 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                               Match("bundle", top_bundle, first.start, first.end))
         bundle_entity = None
         if chosen is not None:
+            preferred = self._preferred(text, chosen.bundle_id, probs)
+            if preferred is not None:
+                chosen = Match("bundle", preferred, chosen.start, chosen.end)
             bundle_entity = self._entity(self._config["entity"], chosen.bundle_id, chosen.start,
                                          chosen.end, text, confidence)
         elif not elsewhere_hits:
@@ -391,6 +457,53 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
                 item_entity = self._entity(self._config["item_entity"], first.item_key,
                                            first.start, first.end, text, 1.0)
         return bundle_entity, item_entity, ranking, elsewhere_entity
+
+    def unknown_object(self, text: str, intent: str | None, probs: dict[str, float] | None = None
+                       ) -> str | None:
+        """The thing a bundle question asks about when no name of the knowledge base or
+        the catalogue covers it (养狗证 要什么材料 …): a noun of the message as general
+        Chinese cuts it that is neither a name of ours (bundle, item, service, document,
+        office, channel, or a part of one) nor a word any question may carry (材料, 时间,
+        老婆 …; data/nlu/cues.yml), when the classifier sees no bundle either. Follow-ups
+        (要带什么材料, 身份证原件要带吗) have no such noun."""
+        if intent not in self._config["gate_intents"]:
+            return None
+        probs = self._clause_probabilities(text) if probs is None else probs
+        if _top(probs)[1] >= self._config["gate_max_probability"]:
+            return None
+        masked = text
+        for m in self.gazetteer.find(text):
+            masked = masked[: m.start] + " " * (m.end - m.start) + masked[m.end:]
+        for word in sorted(set(self.known) | set(self.generic), key=len, reverse=True):
+            if word in masked:
+                masked = masked.replace(word, " " * len(word))
+        parts, sounds = self._name_parts()
+        for word, flag in _pos_words(masked):
+            if (len(word) >= 2 and flag in self._config["gate_pos"] and word not in parts
+                    and not any(word in g for g in self.generic)
+                    and not _sounds_like(word, sounds)):
+                return word
+        return None
+
+    def _oos_runner_up(self, message: Message, intent: str | None) -> bool:
+        """A bundle question about no bundle, that the intent classifier also found
+        likely out of scope."""
+        if intent not in self._config["gate_intents"]:
+            return False
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        p = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == OUT_OF_SCOPE), 0.0)
+        return p >= self._config["gate_oos_probability"]
+
+    def _name_parts(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """The parts of our names, and how their two-character parts sound (a slip
+        the normaliser left, 清锐 for 清税, is no unknown object)."""
+        if getattr(self, "_parts_cache", None) is None:
+            parts = set(self.gazetteer.owners_of_parts())
+            words = parts | set(self.known)
+            sounds = {(a, b) for w in words for i in range(len(w) - 1)
+                      for a in char_sounds(w[i]) for b in char_sounds(w[i + 1])}
+            self._parts_cache = (parts, sounds)
+        return self._parts_cache
 
     @staticmethod
     def _words_only(text: str, matches: list[Match]) -> list[Match]:
@@ -426,11 +539,33 @@ class BundleResolver(GraphComponent, EntityExtractorMixin):
             kept += [e for e in (bundle, item, elsewhere) if e]
             message.set(ENTITIES, kept, add_to_output=True)
             message.set("bundle_ranking", ranking, add_to_output=True)
-            if elsewhere and (intent in self._config["elsewhere_intents"] or intent == OUT_OF_SCOPE):
+            asks_elsewhere = elsewhere and (intent in self._config["elsewhere_intents"]
+                                            or intent == OUT_OF_SCOPE)
+            unknown = bundle is None and elsewhere is None and (
+                self.unknown_object(text, intent) or self._oos_runner_up(message, intent))
+            if asks_elsewhere or unknown:
                 self._out_of_scope(message)
             elif bundle and intent == OUT_OF_SCOPE:
                 self._bundle_question(message)
+            elif bundle and intent in BUNDLE_QUESTIONS and self._config["condition_on_bundle"]:
+                self._condition_on_bundle(message)
         return messages
+
+    def _condition_on_bundle(self, message: Message) -> None:
+        """A message about a bundle asks a bundle question: the intents that cannot be
+        about one (greet, inform, list_bundles …) leave the ranking and the rest share
+        their mass, so a close call among bundle questions is not a fallback."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        kept = [dict(r) for r in ranking if r.get("name") not in self._config["no_bundle_intents"]
+                or r.get("name") == OUT_OF_SCOPE]
+        mass = sum(float(r.get("confidence") or 0.0) for r in kept)
+        if not kept or mass <= 0:
+            return
+        for r in kept:
+            r["confidence"] = float(r.get("confidence") or 0.0) / mass
+        kept.sort(key=lambda r: -r["confidence"])
+        message.set(INTENT, kept[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, kept, add_to_output=True)
 
     def _bundle_question(self, message: Message) -> None:
         """An "out of scope" service the context shows to be part of a bundle: the

@@ -30,6 +30,13 @@ LOOKUPS = {
     "elsewhere:passport": ["护照"],
     "together:id_card:0:names": ["身份证"],
     "together:id_card:0:deeds": ["丢", "补办"],
+    "item:second_hand_housing.transfer_registration": ["过户登记"],
+    "prefer:enterprise_real_estate:second_hand_housing": ["公司", "厂房"],
+    "material": ["身份证原件", "户口本"],
+    "department": ["办事大厅", "税务局"],
+    "vocabulary": ["粤省事"],
+    "gate:generic": ["材料", "原件", "地址", "老婆"],
+    "focus:ask_materials": ["要带什么"],
     "audience:enterprise": ["enterprise_opening", "employee_hiring", "enterprise_real_estate"],
     "audience:personal": ["after_death", "employee_retirement", "flexible_employment",
                           "second_hand_housing"],
@@ -149,3 +156,68 @@ def test_a_short_service_name_must_not_straddle_a_word():
     assert BundleResolver._words_only("企业买的写字楼那个税怎么交", matches) == []
     kept = [Match("elsewhere", "individual_income_tax", 0, 2)]
     assert BundleResolver._words_only("个税怎么交", kept) == kept
+
+
+def test_cues_of_another_bundle_move_a_name_to_it(resolver):
+    # 过户登记 is a flat's item, but a company's 厂房 is enterprise real estate
+    assert resolve(resolver, "我家房子过户登记怎么办")[0] == "second_hand_housing"
+    assert resolve(resolver, "公司买了厂房要过户登记")[0] == "enterprise_real_estate"
+
+
+def test_a_question_about_an_unknown_thing_is_out_of_scope(resolver):
+    assert resolver.unknown_object("办渔船证要什么材料", "ask_materials") == "渔船"
+    # follow-ups carry only questions, documents, offices, channels and people
+    for text in ("要带什么材料", "身份证原件要带吗", "办事大厅地址在哪", "粤省事能办吗", "我老婆要带什么"):
+        assert resolver.unknown_object(text, "ask_materials") is None, text
+    # a slip of one of our names (注消 for 注销 …) is not unknown; nor a bundle question
+    assert resolver.unknown_object("开公思要什么材料", "ask_materials") is None
+    assert resolver.unknown_object("老人去世了要带什么", "ask_materials") is None
+    # only bundle questions are gated
+    assert resolver.unknown_object("办渔船证要什么材料", "greet") is None
+
+
+def test_the_gate_makes_the_intent_out_of_scope(resolver):
+    message = Message(data={"text": "办渔船证要什么材料",
+                            "intent": {"name": "ask_materials", "confidence": 0.8},
+                            "intent_ranking": [{"name": "ask_materials", "confidence": 0.8},
+                                               {"name": "out_of_scope", "confidence": 0.1}]})
+    resolver.process([message])
+    assert message.get("intent")["name"] == "out_of_scope"
+    assert not [e for e in message.get("entities") if e["entity"] == "bundle"]
+
+
+def test_a_message_about_a_bundle_asks_a_bundle_question(resolver):
+    # the classifier hesitates, but greet/inform cannot be about a bundle: their
+    # mass goes to the bundle questions, so the top one is no longer a fallback
+    ranking = [{"name": "ask_materials", "confidence": 0.28}, {"name": "inform", "confidence": 0.27},
+               {"name": "ask_bundle", "confidence": 0.25}, {"name": "greet", "confidence": 0.2}]
+    message = Message(data={"text": "老人去世了要带身份证原件吗", "intent": ranking[0],
+                            "intent_ranking": ranking})
+    resolver.process([message])
+    assert [e["value"] for e in message.get("entities") if e["entity"] == "bundle"] == ["after_death"]
+    names = [r["name"] for r in message.get("intent_ranking")]
+    assert names == ["ask_materials", "ask_bundle"]
+    assert message.get("intent")["confidence"] == pytest.approx(0.28 / 0.53)
+
+
+def test_a_bundle_question_about_no_bundle_that_may_be_out_of_scope_is(resolver):
+    def parsed(text, oos):
+        ranking = [{"name": "ask_department", "confidence": 1 - oos}, {"name": "out_of_scope", "confidence": oos}]
+        message = Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking})
+        resolver.process([message])
+        return message.get("intent")["name"]
+
+    assert parsed("那个东西在哪办", 0.3) == "out_of_scope"
+    assert parsed("那个东西在哪办", 0.05) == "ask_department"  # a follow-up: the dialogue has the bundle
+    assert parsed("老人去世了在哪办", 0.3) == "ask_department"  # a bundle: not gated
+
+
+def test_the_same_content_trains_the_same_model(resolver, tmp_path):
+    config = {**BundleResolver.get_default_config(), "C": 8.0, "confused_threshold": 0.5}
+    context = ExecutionContext(GraphSchema({}), "test")
+    messages = [Message(data={"text": t, "intent": "ask_bundle", "entities": [] if b == "none" else [
+        {"entity": "bundle", "value": b, "start": 0, "end": len(t)}]}) for b, ts in EXAMPLES.items() for t in ts]
+    lookups = [{"name": k, "elements": v} for k, v in LOOKUPS.items()]
+    again = BundleResolver.create(config, LocalModelStorage(tmp_path), Resource("again"), context)
+    again.train(TrainingData(training_examples=messages, lookup_tables=lookups))
+    assert (again.classifier.coef_ == resolver.classifier.coef_).all()
