@@ -68,6 +68,7 @@ TURNS = [
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 LONG_TURNS = 80
+CALL_LOG = WORKDIR / "action-calls.jsonl"
 VANILLA_EPOCHS = int(os.environ.get("BENCH_VANILLA_EPOCHS", "3"))
 VANILLA_POLICIES = [{"name": "MemoizationPolicy"}, {"name": "RulePolicy"}]
 
@@ -211,6 +212,7 @@ def start_ours(servers: Servers, profile: Path | None = None) -> str:
         # the way out: it profiles its own webhook requests (bot.rasa_server).
         os.environ["RASA_PROFILE"] = str(profile / "rasa.pyisession")
     env = _env()
+    env["ACTIONS_CALL_LOG"] = str(CALL_LOG)  # rasa_sdk_plugins: one line per action call
     for cmd, cmd_env in ((actions, action_server_env(env)), (rasa, env)):
         servers.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env,
                                               stdout=_log(), stderr=_log()))
@@ -349,6 +351,21 @@ def targets(results: dict[str, Result]) -> str:
                      for label, x, limit, up in checks)
 
 
+def calls_per_conversation() -> float | None:
+    """Action-server calls of ours per 15-turn conversation (1-client rounds), from the
+    action server's call log."""
+    import json
+
+    if not CALL_LOG.exists():
+        return None
+    senders: dict[str, int] = {}
+    for line in CALL_LOG.read_text(encoding="utf-8").splitlines():
+        sender = json.loads(line).get("sender") or ""
+        if sender.startswith("bench-1-"):
+            senders[sender] = senders.get(sender, 0) + 1
+    return statistics.mean(senders.values()) if senders else None
+
+
 def profile(name: str) -> int:
     import signal
 
@@ -392,6 +409,10 @@ def main() -> int:
         print(table(results))
         print()
         print(targets(results))
+    calls = calls_per_conversation()
+    if calls is not None:
+        print(f"\nours: {calls:.0f} action-server calls per conversation of {len(TURNS)} turns "
+              f"({calls / len(TURNS):.2f} a turn)")
     else:
         for name, r in results.items():
             print(f"{name}: 1 client {statistics.mean(r.one_rate):.1f} msgs/s p50 {ms(r.one, 50):.0f} "
