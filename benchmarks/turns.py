@@ -18,6 +18,8 @@ same 15 everyday FAQ turns (a new sender per round): 1 client, then 8 at once.
 Then one long conversation (80 turns, the 15 repeated): p50 of turns 1–10 against
 turns 71–80. Ours and vanilla run alternately (A B A B) so that the shared, noisy
 machine weighs on both alike; compare the ratios, not the absolute numbers.
+Last, how many action-server calls one of our 15-turn conversations cost (the action
+server's call log, ACTIONS_CALL_LOG).
 
 Environment: BENCH_ROUNDS (conversations per client, default 4 for 1 client and
 2 each for 8), BENCH_CLIENTS (default 8), BENCH_REPEAT (default 2), BENCH_ONLY
