@@ -51,8 +51,12 @@ class Stack:
         for cmd, cmd_env in ((action_server_cmd(self.actions_port), action_server_env(env)),
                              (rasa_server_cmd(self.model, self.rasa_port, endpoints), env)):
             self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env, stdout=log, stderr=log))
-        wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
-        wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
+        try:
+            wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
+            wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
+        except BaseException:  # one did not come up: stop the other, leave nothing running
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
