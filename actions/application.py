@@ -7,7 +7,7 @@ import contextlib
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -29,6 +29,7 @@ from actions.context import (
     subject,
     text_of,
 )
+from actions.forms import AskingFormValidation
 from actions.kb import knowledge
 from bot.applications.choice import parse_choice
 from bot.applications.dialog import ApplicationDialog, recent_submission
@@ -141,14 +142,17 @@ class ActionStartApplication(Action):
                 SlotSet("requested_slot", None), FollowupAction(FORM)]
 
 
-class ActionAskApplicationAnswer(Action):
-    """The form's question: whatever the draft needs next."""
+class ValidateApplicationForm(AskingFormValidation):
+    """Reads each reply and asks what the draft needs next, in one call (actions/forms.py)."""
+
+    SLOT = SLOT
 
     def name(self) -> str:
-        return f"action_ask_{SLOT}"
+        return f"validate_{FORM}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
+        """The form's question: whatever the draft needs next."""
         draft = dialog().apps.open_draft(tracker.sender_id)
         decision = _decision(tracker, draft.bundle_id) if draft else None
         message = dialog().prompt(tracker.sender_id, decision)
@@ -160,11 +164,6 @@ class ActionAskApplicationAnswer(Action):
         if offered:
             return [SlotSet("listed_items", listed_slot(knowledge().bundle(draft.bundle_id), offered))]
         return []
-
-
-class ValidateApplicationForm(FormValidationAction):
-    def name(self) -> str:
-        return f"validate_{FORM}"
 
     async def extract_application_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -28,6 +28,7 @@ from actions.context import (
     text_of,
     texts_of,
 )
+from actions.forms import AskingFormValidation
 from actions.kb import knowledge
 from bot.kb.situations import SKIPPED
 from bot.kb.wording import say
@@ -51,14 +52,17 @@ def _bundle(tracker: Tracker):
     return guide_bundle(tracker, knowledge())
 
 
-class ActionAskGuideAnswer(Action):
-    """The guide's question: the first one the citizen's case still needs."""
+class ValidateGuideForm(AskingFormValidation):
+    """Reads each reply and asks the next question, in one call (actions/forms.py)."""
+
+    SLOT = SLOT
 
     def name(self) -> str:
-        return f"action_ask_{SLOT}"
+        return f"validate_{FORM}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict]:
+        """The guide's question: the first one the citizen's case still needs."""
         bundle = _bundle(tracker)
         if bundle is None:
             return [SlotSet(SLOT, "done")]
@@ -69,11 +73,6 @@ class ActionAskGuideAnswer(Action):
         text, buttons = render.guide_question(q)
         dispatcher.utter_message(text=text, buttons=buttons)
         return []
-
-
-class ValidateGuideForm(FormValidationAction):
-    def name(self) -> str:
-        return f"validate_{FORM}"
 
     async def extract_guide_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: dict[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,15 @@ same 15 everyday FAQ turns (a new sender per round): 1 client, then 8 at once.
 Then one long conversation (80 turns, the 15 repeated): p50 of turns 1–10 against
 turns 71–80. Ours and vanilla run alternately (A B A B) so that the shared, noisy
 machine weighs on both alike; compare the ratios, not the absolute numbers.
+Last, how many action-server calls one of our 15-turn conversations cost (the action
+server's call log, ACTIONS_CALL_LOG).
 
 Environment: BENCH_ROUNDS (conversations per client, default 4 for 1 client and
 2 each for 8), BENCH_CLIENTS (default 8), BENCH_REPEAT (default 2), BENCH_ONLY
 (ours|vanilla), BENCH_OURS_URL (measure an already running stack, e.g. the
-SCALE=2 balancer, instead of starting one).
+SCALE=2 balancer, instead of starting one), BENCH_BASELINE=<git revision> (ours at
+that revision too, in the same run, alternately: before/after ratios that the
+machine's load swings do not blur; a recent revision, same database schema).
 
 BENCH_PROFILE=<name>: no comparison; our Rasa server and action server run under
 pyinstrument (a dev dependency) through 1-client rounds and a long conversation,
@@ -68,6 +72,7 @@ TURNS = [
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 LONG_TURNS = 80
+CALL_LOG = WORKDIR / "action-calls.jsonl"
 VANILLA_EPOCHS = int(os.environ.get("BENCH_VANILLA_EPOCHS", "3"))
 VANILLA_POLICIES = [{"name": "MemoizationPolicy"}, {"name": "RulePolicy"}]
 
@@ -188,7 +193,8 @@ def _profiled(cmd: list[str], out: Path) -> list[str]:
             "-o", str(out), "-i", "0.0005", *cmd[1:]]
 
 
-def start_ours(servers: Servers, profile: Path | None = None) -> str:
+def start_ours(servers: Servers, profile: Path | None = None, tree: Path = ROOT,
+               model: Path | None = None, call_log: Path | None = None) -> str:
     """Action server and Rasa server exactly as bot.run starts them (the backend plays
     no part in a REST turn)."""
     from benchmarks.common import prepare_database
@@ -200,9 +206,9 @@ def start_ours(servers: Servers, profile: Path | None = None) -> str:
         write_endpoints,
     )
 
-    model = prepare_database()
+    model = prepare_database() if model is None else model
     rasa_port, actions_port = free_port(), free_port()
-    endpoints = write_endpoints(actions_port, WORKDIR)
+    endpoints = write_endpoints(actions_port, WORKDIR if tree == ROOT else tree / "var")
     actions, rasa = action_server_cmd(actions_port), rasa_server_cmd(model, rasa_port, endpoints)
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
@@ -211,13 +217,36 @@ def start_ours(servers: Servers, profile: Path | None = None) -> str:
         # the way out: it profiles its own webhook requests (bot.rasa_server).
         os.environ["RASA_PROFILE"] = str(profile / "rasa.pyisession")
     env = _env()
+    env["ACTIONS_CALL_LOG"] = str(call_log or CALL_LOG)  # rasa_sdk_plugins: one line per call
     for cmd, cmd_env in ((actions, action_server_env(env)), (rasa, env)):
-        servers.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env,
+        servers.procs.append(subprocess.Popen(cmd, cwd=tree, env=cmd_env,
                                               stdout=_log(), stderr=_log()))
     if not (wait_until_up(f"http://127.0.0.1:{actions_port}/health", 120, servers.procs[-2])
             and wait_until_up(f"http://127.0.0.1:{rasa_port}/", 300, servers.procs[-1])):
         raise RuntimeError(f"our servers did not start; see {WORKDIR / 'servers.log'}")
     return f"http://127.0.0.1:{rasa_port}"
+
+
+BASELINE_CALL_LOG = WORKDIR / "baseline-calls.jsonl"
+
+
+def baseline_tree(rev: str) -> tuple[Path, Path]:
+    """BENCH_BASELINE=<rev>: our code at `rev` (git archive) and its model (ours copied in
+    first: trained only when `rev` shapes the model differently). It shares the scratch
+    database, migrated by the current code: a recent revision, same schema."""
+    tree = WORKDIR / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    # the call log is counted by the plugin: the current one, whatever `rev` had
+    shutil.copy(ROOT / "rasa_sdk_plugins" / "__init__.py", tree / "rasa_sdk_plugins" / "__init__.py")
+    (tree / "models").mkdir(exist_ok=True)
+    for trained in (ROOT / "models").glob("*.tar.gz"):
+        shutil.copy(trained, tree / "models" / trained.name)
+    print(f"[bench] baseline {rev} in {tree}; its model…", file=sys.stderr)
+    out = subprocess.run([sys.executable, "-c", "from bot.model import ensure_model; print(ensure_model())"],
+                         cwd=tree, env=_env(), check=True, capture_output=True, text=True).stdout
+    return tree, Path(out.strip().splitlines()[-1])
 
 
 # -- load ----------------------------------------------------------------------------
@@ -349,6 +378,21 @@ def targets(results: dict[str, Result]) -> str:
                      for label, x, limit, up in checks)
 
 
+def calls_per_conversation(log: Path = CALL_LOG) -> float | None:
+    """Action-server calls of ours per 15-turn conversation (1-client rounds), from the
+    action server's call log."""
+    import json
+
+    if not log.exists():
+        return None
+    senders: dict[str, int] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        sender = json.loads(line).get("sender") or ""
+        if sender.startswith("bench-1-"):
+            senders[sender] = senders.get(sender, 0) + 1
+    return statistics.mean(senders.values()) if senders else None
+
+
 def profile(name: str) -> int:
     import signal
 
@@ -374,6 +418,7 @@ def main() -> int:
     if os.environ.get("BENCH_PROFILE"):
         return profile(os.environ["BENCH_PROFILE"])
     servers = Servers()
+    baseline = os.environ.get("BENCH_BASELINE")
     try:
         urls = {}
         only = os.environ.get("BENCH_ONLY")
@@ -381,6 +426,10 @@ def main() -> int:
             urls["vanilla"] = start_vanilla(vanilla_model(), servers)
         if only != "vanilla":
             urls["ours"] = os.environ.get("BENCH_OURS_URL") or start_ours(servers)
+            if baseline:
+                tree, model = baseline_tree(baseline)
+                urls["baseline"] = start_ours(servers, tree=tree, model=model,
+                                              call_log=BASELINE_CALL_LOG)
         results = asyncio.run(measure(urls))
     finally:
         servers.stop()
@@ -388,16 +437,31 @@ def main() -> int:
     print(f"\n{n_one} turns with 1 client, {len(next(iter(results.values())).many)} with "
           f"{CLIENTS}, {REPEAT}× {LONG_TURNS}-turn conversations; ours and vanilla alternately, "
           f"same machine, same run (shared, noisy: read the ratios)\n")
-    if len(results) == 2:
+    if "ours" in results and "vanilla" in results:
         print(table(results))
         print()
         print(targets(results))
+        if "baseline" in results:
+            print(f"\nbaseline {baseline}, same run:\n")
+            print(table({"ours": results["baseline"], "vanilla": results["vanilla"]}))
     else:
         for name, r in results.items():
             print(f"{name}: 1 client {statistics.mean(r.one_rate):.1f} msgs/s p50 {ms(r.one, 50):.0f} "
                   f"p99 {ms(r.one, 99):.0f}; {CLIENTS} clients {statistics.mean(r.many_rate):.1f} "
                   f"msgs/s p50 {ms(r.many, 50):.0f} p99 {ms(r.many, 99):.0f}; long "
                   f"{ms(r.early, 50):.0f} → {ms(r.late, 50):.0f}")
+    if "ours" in results and "baseline" in results:
+        o, b = results["ours"], results["baseline"]
+        print(f"\nours / baseline {baseline}: one client msgs/s "
+              f"{statistics.mean(o.one_rate) / statistics.mean(b.one_rate):.2f}, p50 "
+              f"{ms(o.one, 50) / ms(b.one, 50):.2f}; {CLIENTS} clients msgs/s "
+              f"{statistics.mean(o.many_rate) / statistics.mean(b.many_rate):.2f}, p99 "
+              f"{ms(o.many, 99) / ms(b.many, 99):.2f}")
+    for name, log in (("ours", CALL_LOG), (f"baseline {baseline}", BASELINE_CALL_LOG)):
+        calls = calls_per_conversation(log)
+        if calls is not None:
+            print(f"{name}: {calls:.0f} action-server calls per conversation of {len(TURNS)} "
+                  f"turns ({calls / len(TURNS):.2f} a turn)")
     shutil.rmtree(WORKDIR, ignore_errors=True)
     return 0
 

@@ -15,12 +15,16 @@ What rasa_sdk has no setting for, this plugin adds:
   caches the content in between), so an answer always follows published content;
 * request size: at most ACTIONS_MAX_BODY bytes (4 MiB) as sent, and — rasa_sdk
   inflates `Content-Encoding: deflate` bodies without limit — at most
-  ACTIONS_MAX_INFLATED (16 MiB) once decompressed; other encodings are refused.
+  ACTIONS_MAX_INFLATED (16 MiB) once decompressed; other encodings are refused;
+* ACTIONS_CALL_LOG=<file> (off unless set): one JSON line per action call,
+  `{"sender": …, "action": …}`, so a test or benchmark can count what a turn
+  costs in calls (tests/dialogue/test_form_calls.py, benchmarks/turns.py).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import zlib
@@ -105,6 +109,27 @@ async def _fresh_knowledge(request: Request):
         recheck()
 
 
+def call_log(path: str):
+    """The ACTIONS_CALL_LOG middleware: appends the call's sender and action to `path`
+    (after the guard: only calls that are run)."""
+
+    async def middleware(request: Request):
+        if request.method != "POST" or request.path != "/webhook":
+            return None
+        try:
+            body = request.json
+        except Exception:  # noqa: BLE001 - not JSON: rasa_sdk answers it
+            return None
+        if isinstance(body, dict):
+            line = json.dumps({"sender": body.get("sender_id"), "action": body.get("next_action")},
+                              ensure_ascii=False)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        return None
+
+    return middleware
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     from bot.config import actions_secret
@@ -112,6 +137,8 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.register_middleware(guard(actions_secret()), "request")
     app.register_middleware(_fresh_knowledge, "request")
+    if os.environ.get("ACTIONS_CALL_LOG"):
+        app.register_middleware(call_log(os.environ["ACTIONS_CALL_LOG"]), "request")
     logger.info("action server: shared secret required, bodies capped")
 
 

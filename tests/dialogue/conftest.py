@@ -39,18 +39,24 @@ class Stack:
         self.model, self.var_dir, self.extra_env = model, var_dir, env or {}
         self.procs: list[subprocess.Popen] = []
         self.rasa_port = self.actions_port = 0
+        self.call_log = var_dir / "action-calls.jsonl"  # rasa_sdk_plugins: one line per action call
 
     def start(self) -> Stack:
         self.rasa_port, self.actions_port = free_port(), free_port()
-        env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir), **self.extra_env}
+        env = {**os.environ, "YJS_VAR_DIR": str(self.var_dir),
+               "ACTIONS_CALL_LOG": str(self.call_log), **self.extra_env}
         with _environ(self.extra_env):
             endpoints = write_endpoints(self.actions_port, self.var_dir)
         log = open(self.var_dir / "servers.log", "ab")  # noqa: SIM115 - closed with the process
         for cmd, cmd_env in ((action_server_cmd(self.actions_port), action_server_env(env)),
                              (rasa_server_cmd(self.model, self.rasa_port, endpoints), env)):
             self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=cmd_env, stdout=log, stderr=log))
-        wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
-        wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
+        try:
+            wait_http(f"http://127.0.0.1:{self.actions_port}/health", self.procs[0], timeout=120)
+            wait_http(f"http://127.0.0.1:{self.rasa_port}/", self.procs[1], timeout=300)
+        except BaseException:  # one did not come up: stop the other, leave nothing running
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -59,6 +65,13 @@ class Stack:
         for proc in self.procs:
             proc.wait(timeout=60)
         self.procs = []
+
+    def calls(self, sender: str) -> list[str]:
+        """The actions the action server has run for `sender`, in order."""
+        if not self.call_log.exists():
+            return []
+        lines = self.call_log.read_text(encoding="utf-8").splitlines()
+        return [c["action"] for c in map(json.loads, lines) if c["sender"] == sender]
 
     def api(self, method: str, path: str, body: dict | None = None, token: bool = True):
         """Rasa's HTTP API: (status, JSON), with the token unless `token=False`."""
