@@ -37,13 +37,14 @@ def test_catalogue_covers_the_services_people_confuse_with_bundles():
 
 def test_catalogue_covers_each_department_people_ask_12345_about():
     """Widened department by department (issue 11): 公安, 交警, 人社, 医保, 公积金, 税务,
-    市场监管, 住建, 民政, 教育, 卫健, 司法, 退役军人, 水电气和通信, 农业."""
+    市场监管, 住建, 民政, 教育, 卫健, 司法, 退役军人, 水电气和通信, 农业, 生态环境, 文旅, 城管."""
     ids = {s.id for s in load_catalogue(KB).services}
     for sid in ("hukou_documents", "traffic_accident", "motor_vehicle", "talent_services",
                 "resident_pension", "long_term_care", "housing_fund_loan", "business_tax",
                 "special_equipment", "public_rental_housing", "social_assistance",
                 "education_records", "medical_services", "legal_notary", "military_families",
-                "telecom", "utility_bills", "agriculture"):
+                "telecom", "utility_bills", "agriculture", "police_report", "environment_complaint",
+                "tourism", "city_management"):
         assert sid in ids, sid
 
 

@@ -38,6 +38,8 @@ def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     ("携号转网要多久", "telecom"),
     ("人才优粤卡在哪里办", "talent_services"),
     ("想开诊所要办什么许可证", "medical_services"),
+    ("被电信诈骗了去哪报案", "police_report"),
+    ("工厂偷排污水去哪里投诉", "environment_complaint"),
     ("行驶证丢咗点样补办", "motor_vehicle"),  # a new phrase of an older service, in Cantonese
 ])
 def test_a_service_added_to_the_catalogue_gets_its_pointer(rest_chat, text, service):
