@@ -65,6 +65,12 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            # YAML would silently keep the last one: a service or field written twice
+            # loses the first copy's phrases without a word
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result

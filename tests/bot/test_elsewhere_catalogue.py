@@ -1,6 +1,7 @@
 """The catalogue of services handled elsewhere: validated against the knowledge base
 with file and line, seeded like the bundles, looked up by the answer."""
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -32,6 +33,34 @@ def test_catalogue_covers_the_services_people_confuse_with_bundles():
         assert sid in ids
     for s in catalogue.services:
         assert s.phrases and s.office and s.channels, s.id
+
+
+def test_catalogue_covers_each_department_people_ask_12345_about():
+    """Widened department by department (issue 11): 公安, 交警, 人社, 医保, 公积金, 税务,
+    市场监管, 住建, 民政, 教育, 卫健, 司法, 退役军人, 水电气和通信, 农业, 生态环境, 文旅, 城管."""
+    ids = {s.id for s in load_catalogue(KB).services}
+    for sid in ("hukou_documents", "traffic_accident", "motor_vehicle", "talent_services",
+                "resident_pension", "long_term_care", "housing_fund_loan", "business_tax",
+                "special_equipment", "public_rental_housing", "social_assistance",
+                "education_records", "medical_services", "legal_notary", "military_families",
+                "telecom", "utility_bills", "agriculture", "police_report", "environment_complaint",
+                "tourism", "city_management"):
+        assert sid in ids, sid
+
+
+def test_a_service_written_twice_is_refused_with_its_line(data_copy):
+    # YAML alone keeps the second copy and drops the first one's phrases silently
+    path = data_copy / "elsewhere.yml"
+    path.write_text(path.read_text(encoding="utf-8") + """  passport:
+    name: 护照
+    phrases: [护照]
+    office: 出入境
+    channels: ["12367"]
+""", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="duplicate key 'passport'") as err:
+        load_catalogue(load_knowledge_base(data_copy), data_copy)
+    [problem] = err.value.problems
+    assert "elsewhere.yml:" in problem
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -71,5 +100,6 @@ def test_seed_and_lookup(tmp_path):
     with session_scope(url) as s:
         assert seed_catalogue(s, catalogue) is False  # unchanged
         found = lookup(s, "passport")
-        assert found == catalogue.get("passport")
+        # the together pairs only feed the NLU's lookup tables: the table does not keep them
+        assert found == dataclasses.replace(catalogue.get("passport"), together=())
         assert lookup(s, "no_such_service") is None

@@ -30,6 +30,26 @@ def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     assert not any(w in reply for w in BUNDLE_WORDS), reply
 
 
+# services added when the catalogue was widened department by department (issue 11)
+@pytest.mark.parametrize(("text", "service"), [
+    ("交通事故认定书去哪里拿", "traffic_accident"),
+    ("小区电梯年检要什么材料", "special_equipment"),
+    ("长护险怎么申请", "long_term_care"),
+    ("携号转网要多久", "telecom"),
+    ("人才优粤卡在哪里办", "talent_services"),
+    ("想开诊所要办什么许可证", "medical_services"),
+    ("被电信诈骗了去哪报案", "police_report"),
+    ("工厂偷排污水去哪里投诉", "environment_complaint"),
+    ("行驶证丢咗点样补办", "motor_vehicle"),  # a new phrase of an older service, in Cantonese
+])
+def test_a_service_added_to_the_catalogue_gets_its_pointer(rest_chat, text, service):
+    reply = rest_chat.say(text)
+    expected = CATALOGUE.get(service)
+    assert expected.name in reply and expected.office in reply, reply
+    assert any(c.how in reply for c in expected.channels), reply
+    assert not any(w in reply for w in BUNDLE_WORDS), reply
+
+
 def test_a_bundle_question_still_gets_its_bundle(rest_chat):
     reply = rest_chat.say("营业执照怎么办")
     assert "不属于我能办理的" not in reply
