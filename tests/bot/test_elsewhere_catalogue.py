@@ -41,7 +41,7 @@ def test_catalogue_covers_each_department_people_ask_12345_about():
     ids = {s.id for s in load_catalogue(KB).services}
     for sid in ("hukou_documents", "traffic_accident", "motor_vehicle", "talent_services",
                 "resident_pension", "long_term_care", "housing_fund_loan", "business_tax",
-                "special_equipment", "public_rental_housing", "social_assistance",
+                "special_equipment", "public_rental_housing", "housing_safety", "social_assistance",
                 "education_records", "medical_services", "legal_notary", "military_families",
                 "telecom", "utility_bills", "agriculture", "police_report", "environment_complaint",
                 "tourism", "city_management"):

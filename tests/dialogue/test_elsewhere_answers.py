@@ -40,6 +40,7 @@ def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     ("想开诊所要办什么许可证", "medical_services"),
     ("被电信诈骗了去哪报案", "police_report"),
     ("工厂偷排污水去哪里投诉", "environment_complaint"),
+    ("危房鉴定找哪个部门", "housing_safety"),
     ("行驶证丢咗点样补办", "motor_vehicle"),  # a new phrase of an older service, in Cantonese
 ])
 def test_a_service_added_to_the_catalogue_gets_its_pointer(rest_chat, text, service):
