@@ -37,7 +37,7 @@ from bot.config import database_url
 _ENGINES: list[Engine] = []
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url) -> str | None:
     """The file of a SQLite file URL, else None (in-memory, URI or other databases)."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
@@ -56,33 +56,42 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def pooled_sqlite_engine(url, path: str, **kwargs) -> Engine:
+    """An engine on the SQLite file `path` with a connection pool, safe as described
+    above (the tracker store uses it too: bot/tracker_store.py)."""
+    engine = create_engine(url, poolclass=QueuePool, pool_size=5, max_overflow=10,
+                           connect_args={"check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _file_opened(_dbapi_conn, record) -> None:
+        record.info["file_id"] = _file_id(path)
+
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_conn, record, _proxy) -> None:
+        if record.info.get("file_id") != _file_id(path):
+            raise exc.DisconnectionError("the SQLite file was deleted or replaced")
+
+    _ENGINES.append(engine)
+    return engine
+
+
 @cache
 def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is None:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     else:
-        engine = create_engine(url, future=True, poolclass=QueuePool, pool_size=5,
-                               max_overflow=10, connect_args={"check_same_thread": False})
-
-        @event.listens_for(engine, "checkout")
-        def _same_file(_dbapi_conn, record, _proxy) -> None:
-            if record.info.get("file_id") != _file_id(path):
-                raise exc.DisconnectionError("the SQLite file was deleted or replaced")
-
+        engine = pooled_sqlite_engine(url, path, future=True)
     if engine.dialect.name == "sqlite":
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, record):  # pragma: no cover - trivial
+        @event.listens_for(engine, "connect", insert=True)
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
-            if path is not None:
-                record.info["file_id"] = _file_id(path)
 
-    _ENGINES.append(engine)
     return engine
 
 
