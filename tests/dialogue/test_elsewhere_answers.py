@@ -21,17 +21,7 @@ BUNDLE_WORDS = ("牵头：", "个事项", "材料清单", "工作日")  # what a
     ("身份证过期了多久能拿到新的", "id_card"),
     ("生育津贴要怎么领", "maternity_benefit"),  # not an item of 结婚生育: 医保's
     ("独生子女父母光荣证在哪办", "family_planning_rewards"),
-])
-def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
-    reply = rest_chat.say(text)
-    expected = CATALOGUE.get(service)
-    assert expected.name in reply and expected.office in reply, reply
-    assert any(c.how in reply for c in expected.channels), reply
-    assert not any(w in reply for w in BUNDLE_WORDS), reply
-
-
-# services added when the catalogue was widened department by department (issue 11)
-@pytest.mark.parametrize(("text", "service"), [
+    # services added when the catalogue was widened department by department (issue 11)
     ("交通事故认定书去哪里拿", "traffic_accident"),
     ("小区电梯年检要什么材料", "special_equipment"),
     ("长护险怎么申请", "long_term_care"),
@@ -43,7 +33,7 @@ def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     ("危房鉴定找哪个部门", "housing_safety"),
     ("行驶证丢咗点样补办", "motor_vehicle"),  # a new phrase of an older service, in Cantonese
 ])
-def test_a_service_added_to_the_catalogue_gets_its_pointer(rest_chat, text, service):
+def test_out_of_scope_question_gets_a_pointer(rest_chat, text, service):
     reply = rest_chat.say(text)
     expected = CATALOGUE.get(service)
     assert expected.name in reply and expected.office in reply, reply
