@@ -54,7 +54,6 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot import db
 from bot.handoff import feed as handoff_feed
 from bot.handoff import guard as handoff_guard
 from bot.privacy import crypto
@@ -155,13 +154,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         """WAL for SQLite (readers never wait for the writer), and the indices the
         per-turn queries use."""
         if self.engine.dialect.name == "sqlite":
-            path = db.sqlite_file(self.engine.url)
-            if path is not None:  # a pool, not Rasa's NullPool: a connection per query (bot/db.py)
-                self.engine.dispose()
-                self.engine = db.pooled_sqlite_engine(self.engine.url, path)
-                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-
-            @sa.event.listens_for(self.engine, "connect", insert=True)
+            @sa.event.listens_for(self.engine, "connect")
             def _pragmas(conn, _record) -> None:
                 cur = conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
