@@ -10,6 +10,7 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ from bot.run import action_server_cmd, action_server_env, rasa_server_cmd, write
 from tests.conftest import ROOT, free_port, wait_http
 
 _ids = itertools.count()
+# pytest loads this file as a conftest and test modules import it again as
+# tests.dialogue.conftest: two module copies, two counters. The copy's own random
+# part keeps their senders apart (two citizens had shared one conversation).
+_COPY = uuid.uuid4().hex[:6]
 
 
 @contextlib.contextmanager
@@ -109,7 +114,7 @@ class RestChat:
     def __init__(self, stack: Stack, sender: str | None = None):
         self.stack = stack
         # the counter last: consoles show a sender's last characters, which must differ
-        self.sender = sender or f"rest-{os.getpid()}-{next(_ids):04d}"
+        self.sender = sender or f"rest-{os.getpid()}-{_COPY}-{next(_ids):04d}"
         self.last: list[dict] = []
 
     def say(self, text: str) -> str:
