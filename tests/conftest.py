@@ -7,9 +7,12 @@ import asyncio
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,22 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 1
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(url)
+
+
+@contextmanager
+def running_backend(env: dict[str, str], log_path: Path, timeout: float = 120) -> Iterator[str]:
+    """`python -m backend` with `env` (its CONSOLE_PORT a free port), output to `log_path`;
+    yields its URL once /healthz answers, and stops it afterwards."""
+    url = f"http://127.0.0.1:{env['CONSOLE_PORT']}"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"{url}/healthz", proc, timeout=timeout)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 IDENTITY_APP = ("yjs-test-identity", "identity-secret-0123456789abcdef")

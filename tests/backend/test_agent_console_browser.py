@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from bot.staff.accounts import AGENT
 from tests.backend.test_console_browser import Page, chromium  # noqa: F401 - a fixture
-from tests.conftest import ROOT, free_port, wait_http
+from tests.conftest import free_port, running_backend
 from tests.dialogue.conftest import RestChat, Stack
 
 
@@ -39,16 +37,8 @@ def console_url(rasa_stack, tmp_path_factory):
     env.update(CONSOLE_PORT=str(port), YJS_VAR_DIR=str(rasa_stack.var_dir),
                YJS_RASA_URL=f"http://127.0.0.1:{rasa_stack.rasa_port}", HANDOFF_HOURS="24x7")
     env.pop("YJS_TRUSTED_PROXIES", None)
-    log = open(var / "backend.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=90)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with running_backend(env, var / "backend.log", timeout=90) as url:
+        yield url
 
 
 def test_agent_logs_in_sees_the_waiting_citizen_takes_over_replies_and_releases(

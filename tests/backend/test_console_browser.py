@@ -7,14 +7,12 @@ console; the admin page refuses the agent. Each page is saved as a screenshot
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.staff.accounts import ADMIN, AGENT, EDITOR
-from tests.conftest import ROOT, free_port, wait_http
+from tests.conftest import ROOT, free_port, running_backend
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,16 +34,8 @@ def backend_url(database_url, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WECHAT")}
     env.update(CONSOLE_PORT=str(port), DATABASE_URL=database_url, YJS_VAR_DIR=str(var))
     env.pop("YJS_TRUSTED_PROXIES", None)
-    log = open(var / "backend.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with running_backend(env, var / "backend.log", timeout=60) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

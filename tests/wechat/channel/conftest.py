@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.run import action_server_cmd, action_server_env, rasa_server_cmd, write_endpoints
-from tests.conftest import ROOT, free_port, wait_http
+from tests.conftest import ROOT, free_port, running_backend, wait_http
 from tests.dialogue.conftest import Stack
 from tests.wechat.channel.pushes import WeChatSim, new_aes_key
 from tests.wechat.conftest import OA_APPID, OA_SECRET, PUSH_TOKEN
@@ -144,13 +143,5 @@ def backend_process(wechat_stack, fake_wechat, log_dir: Path, **env_changes: str
             env.pop(name, None)
         else:
             env[name] = value
-    log = open(log_dir / "backend.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env,
-                            stdout=log, stderr=log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with running_backend(env, log_dir / "backend.log") as url:
+        yield url
